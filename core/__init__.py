@@ -1,0 +1,1 @@
+"""The shared kernel: imported by every stage, imports none of them."""

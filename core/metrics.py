@@ -1,0 +1,112 @@
+"""Metric constructors. Each takes a registry, so every test and every app gets its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestMetrics:
+    alerts_received: Counter
+    requests_rejected: Counter
+
+
+def make_ingest_metrics(registry: CollectorRegistry) -> IngestMetrics:
+    return IngestMetrics(
+        alerts_received=Counter(
+            "sereno_ingest_alerts_received_total",
+            "Alerts accepted and stored, by source.",
+            ["source"],
+            registry=registry,
+        ),
+        requests_rejected=Counter(
+            "sereno_ingest_requests_rejected_total",
+            "Requests refused, by source and HTTP status.",
+            ["source", "status"],
+            registry=registry,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelateMetrics:
+    incidents_opened: Counter
+    alerts_deduplicated: Counter
+
+
+def make_correlate_metrics(registry: CollectorRegistry) -> CorrelateMetrics:
+    return CorrelateMetrics(
+        incidents_opened=Counter(
+            "sereno_correlate_incidents_opened_total", "Incidents opened.", registry=registry
+        ),
+        alerts_deduplicated=Counter(
+            "sereno_correlate_alerts_deduplicated_total",
+            "Alerts that repeated a fingerprint's known state.",
+            registry=registry,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketerMetrics:
+    tickets_created: Counter
+
+
+def make_ticketer_metrics(registry: CollectorRegistry) -> TicketerMetrics:
+    return TicketerMetrics(
+        tickets_created=Counter(
+            "sereno_ticketer_tickets_created_total",
+            "Tickets created, by backend.",
+            ["backend"],
+            registry=registry,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeMetrics:
+    stage_latency: Histogram
+    entries_processed: Counter
+    dead_letters: Counter
+    bus_unread: Gauge
+    bus_pending: Gauge
+
+
+def make_runtime_metrics(registry: CollectorRegistry) -> RuntimeMetrics:
+    return RuntimeMetrics(
+        stage_latency=Histogram(
+            "sereno_stage_latency_seconds",
+            "Time from an entry's publication to its processing, by stage.",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        entries_processed=Counter(
+            "sereno_stage_entries_processed_total",
+            "Stream entries a stage processed.",
+            ["stage"],
+            registry=registry,
+        ),
+        dead_letters=Counter(
+            "sereno_bus_dead_letters_total",
+            "Entries set aside because they can never be processed, by stage and reason.",
+            ["stage", "reason"],
+            registry=registry,
+        ),
+        bus_unread=Gauge(
+            "sereno_bus_backlog_unread",
+            "Entries not yet read by a consumer group.",
+            ["stream", "group"],
+            registry=registry,
+        ),
+        bus_pending=Gauge(
+            "sereno_bus_backlog_pending",
+            "Entries read but not yet acknowledged by a consumer group.",
+            ["stream", "group"],
+            registry=registry,
+        ),
+    )

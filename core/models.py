@@ -1,0 +1,260 @@
+"""The shared model: what flows between stages and what the store keeps.
+
+Every stage speaks these types and nothing else; raw payloads never leave ingest.
+Models are frozen: a change is a new value (`model_copy(update=...)`), which keeps
+the pure correlation steps honest about what they return.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+"""Version of the stream entry format; bumped when an entry's shape changes."""
+
+
+def _require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must carry a time zone (for example a trailing Z)")
+    return value.astimezone(UTC)
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_require_aware)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class Severity(enum.StrEnum):
+    """One normalised scale for every source, most severe first."""
+
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe; lower is worse."""
+        return _SEVERITY_ORDER.index(self)
+
+    @classmethod
+    def worst(cls, severities: list[Severity]) -> Severity:
+        """The most severe of `severities` (INFO for none)."""
+        return min(severities, key=lambda s: s.rank, default=cls.INFO)
+
+
+_SEVERITY_ORDER = list(Severity)
+
+
+class Priority(enum.StrEnum):
+    """ITIL priority, P1 the most urgent."""
+
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+    P5 = "P5"
+
+
+class AlertStatus(enum.StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Alert(Frozen):
+    """One alert as a monitoring system reported it, in Sereno's words."""
+
+    source: str = Field(min_length=1, max_length=64)
+    source_id: str = Field(
+        max_length=512,
+        description="The source's own id: Alertmanager fingerprint, Zabbix event id, ...",
+    )
+    fingerprint: str = Field(
+        min_length=1, max_length=128, description="Stable identity across repeats"
+    )
+    status: AlertStatus
+    name: str = Field(min_length=1, max_length=512)
+    resource: str = Field(max_length=512, default="")
+    service: str = Field(max_length=512, default="")
+    severity: Severity = Severity.WARNING
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    summary: str = Field(max_length=8192, default="")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+    received_at: AwareDatetime
+    source_url: str = Field(max_length=4096, default="")
+    group_key: str = Field(
+        max_length=4096, default="", description="The sender's own grouping, if it has one"
+    )
+
+
+class IncidentStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class AlertRole(enum.StrEnum):
+    MEMBER = "member"
+    SYMPTOM = "symptom"
+
+
+class IncidentAlert(Frozen):
+    """An alert as part of an incident: the latest state of one fingerprint."""
+
+    fingerprint: str
+    source: str
+    source_id: str
+    name: str
+    resource: str
+    service: str
+    severity: Severity
+    status: AlertStatus
+    role: AlertRole = AlertRole.MEMBER
+    summary: str = ""
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    count: int = 1
+
+
+class TimelineEntry(Frozen):
+    at: AwareDatetime
+    kind: str
+    text: str
+
+
+class Incident(Frozen):
+    """A real problem: the correlated alerts behind it and what happened to it."""
+
+    id: str
+    key: str = Field(description="Correlation key; one open incident per key")
+    title: str
+    status: IncidentStatus = IncidentStatus.OPEN
+    severity: Severity
+    priority: Priority
+    service: str = ""
+    opened_at: AwareDatetime
+    acknowledged_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+    crisis: bool = False
+    alerts: tuple[IncidentAlert, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
+    version: int = Field(default=1, description="Bumped on every change")
+
+    @property
+    def firing(self) -> list[IncidentAlert]:
+        return [a for a in self.alerts if a.status is AlertStatus.FIRING]
+
+    @property
+    def resources(self) -> list[str]:
+        return sorted({a.resource for a in self.alerts if a.resource})
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class TicketChange(Frozen):
+    at: AwareDatetime
+    field: str
+    old: str | None
+    new: str
+    note: str = ""
+
+
+class Ticket(Frozen):
+    """The service desk's view of one incident."""
+
+    id: str
+    incident_id: str
+    backend: str
+    status: TicketStatus = TicketStatus.OPEN
+    category: str = "incident"
+    title: str
+    priority: Priority
+    service: str = ""
+    description: str = ""
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    resolved_at: AwareDatetime | None = None
+    incident_version: int = Field(default=0, description="Latest incident version applied")
+    alert_count: int = 0
+    history: tuple[TicketChange, ...] = ()
+
+
+class IncidentEventKind(enum.StrEnum):
+    OPENED = "opened"
+    UPDATED = "updated"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class TicketEventKind(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    RESOLVED = "resolved"
+
+
+class AlertReceived(Frozen):
+    """Entry of the `alerts` stream."""
+
+    type: Literal["alert"] = "alert"
+    schema_version: int = SCHEMA_VERSION
+    alert: Alert
+
+
+class IncidentEvent(Frozen):
+    """Entry of the `incidents` stream: what changed, with the whole incident after it."""
+
+    type: Literal["incident"] = "incident"
+    schema_version: int = SCHEMA_VERSION
+    kind: IncidentEventKind
+    at: AwareDatetime
+    incident: Incident
+    reason: str = ""
+
+
+class TicketEvent(Frozen):
+    """Entry of the `tickets` stream."""
+
+    type: Literal["ticket"] = "ticket"
+    schema_version: int = SCHEMA_VERSION
+    kind: TicketEventKind
+    at: AwareDatetime
+    ticket: Ticket
+
+
+class Notification(Frozen):
+    """One message sent (or attempted) to people."""
+
+    id: str
+    at: AwareDatetime
+    channel: str
+    kind: str
+    incident_id: str
+    text: str
+    delivered: bool = True
+    attempts: int = 1
+
+
+JsonDict = dict[str, Any]
+
+
+class AlertState(Frozen):
+    """Correlation's memory of one fingerprint: where it went and how often it came."""
+
+    fingerprint: str
+    incident_id: str | None
+    status: AlertStatus
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    count: int = 1

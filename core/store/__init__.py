@@ -1,0 +1,112 @@
+"""The store: the pipeline's state, changed only through atomic `Changes`.
+
+A stage computes what its input means, then commits the state it changed, the entries
+it publishes downstream and the acknowledgement of its input in one atomic `commit`.
+A crash before the commit redelivers the input; a crash after it loses nothing. That
+is how at-least-once delivery becomes exactly-once effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from core.bus import Stream
+from core.models import (
+    AlertState,
+    Incident,
+    IncidentStatus,
+    Notification,
+    Priority,
+    Ticket,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    stream: Stream
+    group: str
+    ids: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Changes:
+    """Everything one step of a stage changes, committed at once."""
+
+    incidents: list[Incident] = field(default_factory=list)
+    alert_states: list[AlertState] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    publish: list[tuple[Stream, str]] = field(default_factory=list)
+    acks: list[Ack] = field(default_factory=list)
+
+    def put_incident(self, incident: Incident) -> None:
+        """Upsert, keeping only the newest version of an incident touched twice."""
+        self.incidents = [i for i in self.incidents if i.id != incident.id]
+        self.incidents.append(incident)
+
+    def put_alert_state(self, state: AlertState) -> None:
+        self.alert_states = [s for s in self.alert_states if s.fingerprint != state.fingerprint]
+        self.alert_states.append(state)
+
+    def put_ticket(self, ticket: Ticket) -> None:
+        self.tickets = [t for t in self.tickets if t.id != ticket.id]
+        self.tickets.append(ticket)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    status: IncidentStatus | None = None
+    priority: Priority | None = None
+    service: str | None = None
+    limit: int = 500
+
+
+class ConflictError(Exception):
+    """A commit lost a race (for example a second open incident for one key); retry the step."""
+
+
+class Store(Protocol):
+    """Pipeline state. Implementations: `core.store.sqlite`, `core.store.redis`."""
+
+    async def next_id(self, prefix: str) -> str:
+        """A new id such as INC-42; durable, never repeated, gaps allowed."""
+        ...
+
+    async def commit(self, changes: Changes) -> None:
+        """Apply `changes` atomically: state, downstream entries and acknowledgements.
+        Raises ConflictError when the change would break a uniqueness rule."""
+        ...
+
+    async def get_incident(self, incident_id: str) -> Incident | None: ...
+
+    async def open_incident_for_key(self, key: str) -> Incident | None:
+        """The incident with correlation `key` that is not resolved, if any."""
+        ...
+
+    async def latest_incident_for_key(self, key: str) -> Incident | None:
+        """The most recently opened incident with correlation `key`, in any status."""
+        ...
+
+    async def list_incidents(self, where: IncidentFilter) -> list[Incident]:
+        """Newest first."""
+        ...
+
+    async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]: ...
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    async def ticket_for_incident(self, incident_id: str, backend: str) -> Ticket | None: ...
+
+    async def list_tickets(self, limit: int = 500) -> list[Ticket]:
+        """Newest first."""
+        ...
+
+    async def list_notifications(self, limit: int = 5000) -> list[Notification]:
+        """Oldest first."""
+        ...
+
+    async def ping(self) -> bool:
+        """True when the storage answers."""
+        ...

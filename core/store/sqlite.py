@@ -1,0 +1,164 @@
+"""The embedded store: state as JSON documents in the SQLite data file, beside the streams."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from core.bus import Stream
+from core.bus.sqlite import SqliteBus, acknowledge, append
+from core.models import AlertState, Incident, Notification, Ticket
+from core.sqlitedb import SqliteDatabase
+from core.store import Changes, ConflictError, IncidentFilter
+
+
+class SqliteStore:
+    """`Store` on the embedded database. Commits publish through `bus` in one transaction."""
+
+    def __init__(self, db: SqliteDatabase, bus: SqliteBus) -> None:
+        self._db = db
+        self._bus = bus
+
+    async def next_id(self, prefix: str) -> str:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1)"
+                " ON CONFLICT (name) DO UPDATE SET value = value + 1",
+                (prefix,),
+            )
+            (value,) = conn.execute(
+                "SELECT value FROM counters WHERE name = ?", (prefix,)
+            ).fetchone()
+        return f"{prefix}-{value}"
+
+    async def commit(self, changes: Changes) -> None:
+        try:
+            with self._db.transaction() as conn:
+                self._write(conn, changes)
+        except sqlite3.IntegrityError as e:
+            raise ConflictError(str(e)) from e
+        for stream in {stream for stream, _ in changes.publish}:
+            self._bus.notify(stream)
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, changes: Changes) -> None:
+        conn.executemany(
+            "INSERT INTO incidents (id, key, status, priority, service, opened_at, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " key = excluded.key, status = excluded.status, priority = excluded.priority,"
+            " service = excluded.service, body = excluded.body",
+            [
+                (i.id, i.key, i.status.value, i.priority.value, i.service,
+                 i.opened_at.isoformat(), i.model_dump_json())
+                for i in changes.incidents
+            ],
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT OR REPLACE INTO alert_states (fingerprint, body) VALUES (?, ?)",
+            [(s.fingerprint, s.model_dump_json()) for s in changes.alert_states],
+        )
+        conn.executemany(
+            "INSERT INTO tickets (id, incident_id, backend, created_at, body)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            [
+                (t.id, t.incident_id, t.backend, t.created_at.isoformat(), t.model_dump_json())
+                for t in changes.tickets
+            ],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO notifications (id, at, incident_id, body) VALUES (?, ?, ?, ?)",
+            [
+                (n.id, n.at.isoformat(), n.incident_id, n.model_dump_json())
+                for n in changes.notifications
+            ],
+        )
+        by_stream: dict[Stream, list[str]] = {}
+        for stream, body in changes.publish:
+            by_stream.setdefault(stream, []).append(body)
+        for stream, bodies in by_stream.items():
+            append(conn, stream, bodies)
+        for ack in changes.acks:
+            acknowledge(conn, ack.stream, ack.group, ack.ids)
+
+    def _one(self, sql: str, args: Sequence[object]) -> str | None:
+        row = self._db.conn.execute(sql, args).fetchone()
+        return None if row is None else str(row[0])
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        body = self._one("SELECT body FROM incidents WHERE id = ?", (incident_id,))
+        return None if body is None else Incident.model_validate_json(body)
+
+    async def open_incident_for_key(self, key: str) -> Incident | None:
+        body = self._one(
+            "SELECT body FROM incidents WHERE key = ? AND status != 'resolved'", (key,)
+        )
+        return None if body is None else Incident.model_validate_json(body)
+
+    async def latest_incident_for_key(self, key: str) -> Incident | None:
+        body = self._one(
+            "SELECT body FROM incidents WHERE key = ? ORDER BY opened_at DESC, rowid DESC LIMIT 1",
+            (key,),
+        )
+        return None if body is None else Incident.model_validate_json(body)
+
+    async def list_incidents(self, where: IncidentFilter) -> list[Incident]:
+        clauses, args = ["1 = 1"], []
+        if where.status is not None:
+            clauses.append("status = ?")
+            args.append(where.status.value)
+        if where.priority is not None:
+            clauses.append("priority = ?")
+            args.append(where.priority.value)
+        if where.service is not None:
+            clauses.append("service = ?")
+            args.append(where.service)
+        rows = self._db.conn.execute(
+            f"SELECT body FROM incidents WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are fixed strings
+            " ORDER BY opened_at DESC, rowid DESC LIMIT ?",
+            (*args, where.limit),
+        ).fetchall()
+        return [Incident.model_validate_json(body) for (body,) in rows]
+
+    async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]:
+        states: dict[str, AlertState] = {}
+        unique = list(dict.fromkeys(fingerprints))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.conn.execute(
+                f"SELECT body FROM alert_states WHERE fingerprint IN ({marks})",  # noqa: S608 - placeholders only
+                chunk,
+            ).fetchall()
+            for (body,) in rows:
+                state = AlertState.model_validate_json(body)
+                states[state.fingerprint] = state
+        return states
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        body = self._one("SELECT body FROM tickets WHERE id = ?", (ticket_id,))
+        return None if body is None else Ticket.model_validate_json(body)
+
+    async def ticket_for_incident(self, incident_id: str, backend: str) -> Ticket | None:
+        body = self._one(
+            "SELECT body FROM tickets WHERE incident_id = ? AND backend = ?", (incident_id, backend)
+        )
+        return None if body is None else Ticket.model_validate_json(body)
+
+    async def list_tickets(self, limit: int = 500) -> list[Ticket]:
+        rows = self._db.conn.execute(
+            "SELECT body FROM tickets ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Ticket.model_validate_json(body) for (body,) in rows]
+
+    async def list_notifications(self, limit: int = 5000) -> list[Notification]:
+        rows = self._db.conn.execute(
+            "SELECT body FROM notifications ORDER BY at, rowid LIMIT ?", (limit,)
+        ).fetchall()
+        return [Notification.model_validate_json(body) for (body,) in rows]
+
+    async def ping(self) -> bool:
+        try:
+            self._db.conn.execute("SELECT 1").fetchone()
+        except sqlite3.Error:
+            return False
+        return True

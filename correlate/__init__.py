@@ -1,0 +1,1 @@
+"""Correlate: alerts in, incidents out. Small pure steps composed by one worker."""

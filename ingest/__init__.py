@@ -1,0 +1,1 @@
+"""Ingest: HTTP receivers that turn every source's payload into canonical alerts on the bus."""

@@ -1,0 +1,34 @@
+"""One adapter per source format; each turns a parsed JSON payload into canonical alerts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.models import Alert
+from core.rules import Rules
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterContext:
+    received_at: datetime
+    rules: Rules
+
+
+Adapter = Callable[[object, AdapterContext], list[Alert]]
+"""Parse a payload; raise ingest.problems.PayloadError naming what is wrong."""
+
+
+def stable_fingerprint(source: str, identity: Mapping[str, str]) -> str:
+    """A fingerprint that is the same for the same alert across restarts and replays."""
+    canonical = json.dumps(sorted(identity.items()), ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:20]
+    return f"{source}:{digest}"
+
+
+def first_label(labels: Mapping[str, str], *names: str) -> str:
+    """The first of `names` present and non-empty in `labels`."""
+    return next((labels[n] for n in names if labels.get(n)), "")

@@ -1,0 +1,82 @@
+"""Accepting alerts: adapt the payload, store the alerts durably on the bus, count them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from core.bus import Bus, Stream
+from core.clock import Clock
+from core.config import IngestLimits
+from core.metrics import IngestMetrics
+from core.models import Alert, AlertReceived
+from core.rules import RulesRef
+from ingest.adapters import Adapter, AdapterContext, alertmanager, generic
+from ingest.problems import FieldProblem, PayloadError
+
+log = logging.getLogger(__name__)
+
+ADAPTERS: Mapping[str, Adapter] = {
+    alertmanager.SOURCE: alertmanager.parse,
+    generic.SOURCE: generic.parse,
+}
+
+
+class UnknownSourceError(PayloadError):
+    def __init__(self, source: str) -> None:
+        known = ", ".join(sorted(ADAPTERS))
+        super().__init__(
+            f"unknown source '{source}'; this Sereno receives: {known}",
+            [FieldProblem("source", f"write one of: {known}")],
+            status=404,
+        )
+
+
+class Receiver:
+    """The one way alerts enter the pipeline, shared by the HTTP routes and replay."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        rules: RulesRef,
+        clock: Clock,
+        metrics: IngestMetrics,
+        limits: IngestLimits,
+    ) -> None:
+        self._bus = bus
+        self._rules = rules
+        self._clock = clock
+        self._metrics = metrics
+        self.limits = limits
+
+    def adapt(self, source: str, payload: object) -> list[Alert]:
+        """Canonical alerts from a source's parsed payload; PayloadError when it is wrong."""
+        adapter = ADAPTERS.get(source)
+        if adapter is None:
+            raise UnknownSourceError(source)
+        alerts = adapter(payload, AdapterContext(self._clock.now(), self._rules.current))
+        if len(alerts) > self.limits.max_alerts_per_request:
+            raise PayloadError(
+                f"{len(alerts)} alerts in one request; the limit is "
+                f"{self.limits.max_alerts_per_request} (ingest.max_alerts_per_request)",
+                [FieldProblem("alerts", "too many alerts in one request")],
+                status=413,
+            )
+        return alerts
+
+    async def store(self, source: str, alerts: list[Alert]) -> None:
+        """Append `alerts` to the alerts stream; durable when this returns."""
+        if alerts:
+            await self._bus.publish(
+                Stream.ALERTS, [AlertReceived(alert=a).model_dump_json() for a in alerts]
+            )
+        self._metrics.alerts_received.labels(source).inc(len(alerts))
+
+    async def accept(self, source: str, payload: object) -> int:
+        """Adapt and store; returns how many alerts were accepted."""
+        alerts = self.adapt(source, payload)
+        await self.store(source, alerts)
+        return len(alerts)
+
+    def rejected(self, source: str, status: int) -> None:
+        self._metrics.requests_rejected.labels(source, str(status)).inc()

@@ -1,0 +1,1 @@
+"""Notify: tells people about incidents, routed by rules, never one message per raw alert."""

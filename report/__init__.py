@@ -1,0 +1,1 @@
+"""Report: the daily operations report for the 9:00 meeting, read from the store."""

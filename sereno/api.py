@@ -1,0 +1,87 @@
+"""The HTTP read API: incidents and tickets as JSON."""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import TypeVar
+
+from aiohttp import web
+
+from core.models import IncidentStatus, Priority
+from core.store import IncidentFilter
+from sereno.keys import PIPELINE
+
+E = TypeVar("E", bound=enum.Enum)
+MAX_LIMIT = 100_000
+
+
+class QueryError(web.HTTPBadRequest):
+    """A query parameter that cannot be used; answered as a JSON error naming it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        body = {
+            "error": f"bad query parameter '{name}': {problem}",
+            "detail": [{"field": name, "problem": problem}],
+        }
+        super().__init__(text=json.dumps(body), content_type="application/json")
+
+
+def _enum_param(request: web.Request, name: str, kind: type[E]) -> E | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise QueryError(name, "write one of: " + ", ".join(str(k.value) for k in kind)) from None
+
+
+def _limit(request: web.Request, default: int = 500) -> int:
+    value = request.query.get("limit", str(default))
+    if not value.isdigit() or not 0 < int(value) <= MAX_LIMIT:
+        raise QueryError("limit", f"write a whole number from 1 to {MAX_LIMIT}")
+    return int(value)
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    where = IncidentFilter(
+        status=_enum_param(request, "status", IncidentStatus),
+        priority=_enum_param(request, "priority", Priority),
+        service=request.query.get("service"),
+        limit=_limit(request),
+    )
+    incidents = await request.app[PIPELINE].storage.store.list_incidents(where)
+    return web.json_response(
+        {"incidents": [i.model_dump(mode="json") for i in incidents], "count": len(incidents)}
+    )
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    incident_id = request.match_info["id"]
+    incident = await request.app[PIPELINE].storage.store.get_incident(incident_id)
+    if incident is None:
+        raise web.HTTPNotFound(reason=f"no incident {incident_id}")
+    return web.json_response(incident.model_dump(mode="json"))
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    tickets = await request.app[PIPELINE].storage.store.list_tickets(_limit(request))
+    return web.json_response(
+        {"tickets": [t.model_dump(mode="json") for t in tickets], "count": len(tickets)}
+    )
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    ticket_id = request.match_info["id"]
+    ticket = await request.app[PIPELINE].storage.store.get_ticket(ticket_id)
+    if ticket is None:
+        raise web.HTTPNotFound(reason=f"no ticket {ticket_id}")
+    return web.json_response(ticket.model_dump(mode="json"))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/incidents", list_incidents)
+    app.router.add_get("/api/v1/incidents/{id}", get_incident)
+    app.router.add_get("/api/v1/tickets", list_tickets)
+    app.router.add_get("/api/v1/tickets/{id}", get_ticket)

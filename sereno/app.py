@@ -1,0 +1,121 @@
+"""The HTTP application: receivers, read API, health and metrics, and the stages it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from core.clock import Clock, WallClock
+from core.config import Settings
+from core.rules import RulesRef, load_rules
+from core.runtime import run_stage
+from ingest import http as ingest_http
+from sereno import api
+from sereno.keys import PIPELINE
+from sereno.pipeline import Pipeline, build_pipeline
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_S = 10.0
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as JSON naming what is wrong; nothing leaves as a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.content_type == "application/json" or e.status < 400:
+            raise
+        message = e.reason
+        if e.status == 404 and not request.match_info.route.resource:
+            message = f"no such route: {request.method} {request.path}"
+        elif e.status == 405:
+            message = f"{request.method} is not allowed on {request.path}"
+        elif e.status == 413:
+            message = "request body too large (ingest.max_body_bytes)"
+        return web.json_response(
+            {"error": message, "detail": [{"field": "(request)", "problem": e.reason}]},
+            status=e.status,
+        )
+    except Exception:
+        log.exception("error handling %s %s", request.method, request.path)
+        return web.json_response(
+            {"error": "internal error; see the server log", "detail": []}, status=500
+        )
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    pipeline = request.app[PIPELINE]
+    storage_ok = await pipeline.storage.store.ping()
+    body = {"storage": storage_ok, "rules": True}
+    return web.json_response(body, status=200 if storage_ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    pipeline = request.app[PIPELINE]
+    for lag in await pipeline.storage.bus.backlog():
+        labels = (lag.stream.value, lag.group)
+        pipeline.runtime_metrics.bus_unread.labels(*labels).set(lag.unread)
+        pipeline.runtime_metrics.bus_pending.labels(*labels).set(lag.pending)
+    return web.Response(
+        body=generate_latest(pipeline.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
+
+
+async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
+    storage = app[PIPELINE].storage
+    storage.open()
+    yield
+    storage.close()
+
+
+async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
+    pipeline = app[PIPELINE]
+    stopping = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            run_stage(stage, pipeline.storage.bus, f"{stage.name}-1", pipeline.runtime_metrics,
+                      stopping),
+            name=f"stage-{stage.name}",
+        )
+        for stage in pipeline.stages
+    ]  # fmt: skip
+    yield
+    stopping.set()
+    # Each stage finishes the batch in hand; what it has not acknowledged comes back at restart.
+    _, late = await asyncio.wait(tasks, timeout=STOP_GRACE_S) if tasks else (set(), set())
+    for task in late:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def create_app(
+    settings: Settings, rules: RulesRef | None = None, clock: Clock | None = None
+) -> web.Application:
+    """The whole of Sereno in one aiohttp application; nothing is opened until it starts."""
+    pipeline: Pipeline = build_pipeline(
+        settings, rules or RulesRef(load_rules(settings.rules_dir)), clock or WallClock()
+    )
+    app = web.Application(client_max_size=settings.ingest.max_body_bytes, middlewares=[json_errors])
+    app[PIPELINE] = pipeline
+    app.cleanup_ctx.append(_storage_ctx)
+    app.cleanup_ctx.append(_stages_ctx)
+    ingest_http.add_routes(app, pipeline.receiver)
+    api.add_routes(app)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app

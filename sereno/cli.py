@@ -1,0 +1,106 @@
+"""The `sereno` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from core.config import ConfigError, Settings, load_settings
+from core.rules import Rules, RulesError, RulesRef, load_rules
+from sereno.app import create_app
+
+log = logging.getLogger("sereno")
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sereno",
+        description="Monitoring alerts in; correlated incidents, tickets and notifications out.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run every stage and the HTTP API in one process")
+    serve.add_argument("--config", type=Path, help="settings file (YAML), e.g. sereno.yaml")
+    serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:8080)")
+    serve.add_argument("--data", type=Path, help="folder for the embedded data file (./data)")
+
+    replay = commands.add_parser(
+        "replay", help="run recorded alerts through the pipeline on a virtual clock"
+    )
+    replay.add_argument("file", type=Path, help="JSON Lines: one received request per line")
+    replay.add_argument("--config", type=Path, help="settings file (YAML)")
+    replay.add_argument("--json", action="store_true", help="print one JSON document")
+
+    rules = commands.add_parser("rules", help="work with the rules")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser("check", help="validate the rules and explain each error")
+    check.add_argument("--config", type=Path, help="settings file (YAML)")
+    return parser
+
+
+def _settings_and_rules(config: Path | None, **overrides: object) -> tuple[Settings, Rules]:
+    settings = load_settings(config, **overrides)
+    return settings, load_rules(settings.rules_dir)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings, rules = _settings_and_rules(args.config, listen=args.listen, data_dir=args.data)
+    app = create_app(settings, RulesRef(rules))
+    log.info(
+        "Sereno listening on http://%s (data in %s, rules from %s)",
+        settings.listen, settings.data_dir, settings.rules_dir,
+    )  # fmt: skip
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from sereno.replay import ReplayError, run_replay  # noqa: PLC0415 - only this command needs it
+
+    settings, rules = _settings_and_rules(args.config)
+    try:
+        result = asyncio.run(run_replay(args.file, settings, rules))
+    except ReplayError as e:
+        print(f"sereno replay: {e}", file=sys.stderr)  # noqa: T201 - the command's own output
+        return EXIT_USAGE
+    print(result.to_json() if args.json else result.to_text())  # noqa: T201
+    return 0
+
+
+def _rules_check(args: argparse.Namespace) -> int:
+    settings, _ = _settings_and_rules(args.config)
+    sections = ", ".join(Rules.model_fields)
+    print(f"rules in {settings.rules_dir} are valid ({sections})")  # noqa: T201
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "replay":
+            return _replay(args)
+        return _rules_check(args)
+    except ConfigError as e:
+        print(f"sereno: configuration error:\n{e}", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
+    except RulesError as e:
+        print(f"sereno: invalid rules ({len(e.problems)} problem(s)):", file=sys.stderr)  # noqa: T201
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Wiring the stages to one storage, one clock and one set of rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+
+from core.clock import Clock
+from core.config import Settings, StageName
+from core.metrics import (
+    RuntimeMetrics,
+    make_correlate_metrics,
+    make_ingest_metrics,
+    make_runtime_metrics,
+    make_ticketer_metrics,
+)
+from core.rules import RulesRef
+from core.runtime import Stage
+from core.storage import Storage
+from correlate.worker import CorrelateStage
+from ingest.receiver import Receiver
+from notify.worker import NotifyStage
+from ticketer.worker import TicketerStage
+
+
+@dataclass
+class Pipeline:
+    """Everything one process runs, built once from settings."""
+
+    settings: Settings
+    rules: RulesRef
+    clock: Clock
+    storage: Storage
+    registry: CollectorRegistry
+    runtime_metrics: RuntimeMetrics
+    receiver: Receiver
+    stages: list[Stage] = field(default_factory=list)
+
+
+def build_pipeline(
+    settings: Settings, rules: RulesRef, clock: Clock, registry: CollectorRegistry | None = None
+) -> Pipeline:
+    """Create (without opening anything) the storage and every stage `settings` asks for."""
+    registry = registry or CollectorRegistry()
+    storage = Storage(settings)
+    runtime_metrics = make_runtime_metrics(registry)
+    receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
+    candidates: dict[StageName, Stage] = {
+        StageName.CORRELATE: CorrelateStage(
+            storage.store, rules, clock, make_correlate_metrics(registry), runtime_metrics
+        ),
+        StageName.TICKETER: TicketerStage(
+            storage.store, clock, settings.base_url, make_ticketer_metrics(registry),
+            runtime_metrics,
+        ),
+        StageName.NOTIFY: NotifyStage(storage.store, runtime_metrics),
+    }  # fmt: skip
+    stages = [stage for name, stage in candidates.items() if name in settings.stages]
+    return Pipeline(
+        settings=settings,
+        rules=rules,
+        clock=clock,
+        storage=storage,
+        registry=registry,
+        runtime_metrics=runtime_metrics,
+        receiver=receiver,
+        stages=stages,
+    )

@@ -1,0 +1,1 @@
+"""Ticketer: incident events in, tickets out; one incident never gets two tickets."""

@@ -1,0 +1,100 @@
+"""A ticket following its incident, as pure functions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.models import (
+    Incident,
+    IncidentStatus,
+    Ticket,
+    TicketChange,
+    TicketStatus,
+)
+
+
+def ticket_title(incident: Incident) -> str:
+    service = f"[{incident.service}] " if incident.service else ""
+    return f"{incident.priority.value} {service}{incident.title}"
+
+
+def describe(incident: Incident, incident_url: str) -> str:
+    """What a support agent needs without opening Sereno."""
+    lines = [
+        incident.title,
+        "",
+        f"Priority: {incident.priority.value} (severity {incident.severity.value})",
+        f"Service: {incident.service or 'unknown'}",
+        f"Opened: {incident.opened_at.isoformat()}",
+        f"Incident: {incident_url}",
+        "",
+        f"Affected resources ({len(incident.resources)}):",
+        *(f"- {r}" for r in incident.resources[:50]),
+        "",
+        f"Alerts ({len(incident.alerts)}):",
+        *(
+            f"- [{a.status.value}] {a.name} {a.resource} ({a.source} {a.source_id}): {a.summary}"
+            for a in incident.alerts[:50]
+        ),
+    ]
+    if len(incident.alerts) > 50:
+        lines.append(f"... and {len(incident.alerts) - 50} more")
+    return "\n".join(lines)
+
+
+def new_ticket(ticket_id: str, backend: str, incident: Incident, url: str, now: datetime) -> Ticket:
+    return Ticket(
+        id=ticket_id,
+        incident_id=incident.id,
+        backend=backend,
+        title=ticket_title(incident),
+        priority=incident.priority,
+        service=incident.service,
+        description=describe(incident, url),
+        created_at=now,
+        updated_at=now,
+        incident_version=incident.version,
+        alert_count=len(incident.alerts),
+        history=(
+            TicketChange(at=now, field="status", old=None, new=TicketStatus.OPEN.value,
+                         note=f"opened for {incident.id}"),
+        ),
+    )  # fmt: skip
+
+
+def follow(ticket: Ticket, incident: Incident, url: str, now: datetime) -> Ticket:
+    """The ticket brought up to date with `incident`, each change kept in its history."""
+    changes: list[TicketChange] = []
+    if incident.priority != ticket.priority:
+        changes.append(
+            TicketChange(at=now, field="priority", old=ticket.priority.value,
+                         new=incident.priority.value)
+        )  # fmt: skip
+    joined = len(incident.alerts) - ticket.alert_count
+    if joined > 0:
+        changes.append(
+            TicketChange(at=now, field="alerts", old=str(ticket.alert_count),
+                         new=str(len(incident.alerts)), note=f"{joined} alert(s) joined")
+        )  # fmt: skip
+    status = (
+        TicketStatus.RESOLVED if incident.status is IncidentStatus.RESOLVED else TicketStatus.OPEN
+    )
+    if status is not ticket.status:
+        note = "incident resolved" if status is TicketStatus.RESOLVED else "incident fires again"
+        changes.append(
+            TicketChange(at=now, field="status", old=ticket.status.value, new=status.value,
+                         note=note)
+        )  # fmt: skip
+    return ticket.model_copy(
+        update={
+            "title": ticket_title(incident),
+            "priority": incident.priority,
+            "description": describe(incident, url),
+            "status": status,
+            "resolved_at": now if status is TicketStatus.RESOLVED else None,
+            "updated_at": now,
+            "incident_version": incident.version,
+            "alert_count": len(incident.alerts),
+            "history": (*ticket.history, *changes),
+        }
+    )
