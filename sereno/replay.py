@@ -85,11 +85,7 @@ class ReplayResult:
         return {
             "incidents": incidents,
             "tickets": [t.model_dump(mode="json") for t in self.tickets],
-            "notifications": [
-                {"at": n.at.isoformat(), "channel": n.channel, "kind": n.kind,
-                 "incident": n.incident_id, "text": n.text}
-                for n in self.notifications
-            ],
+            "notifications": [_notification_json(n) for n in self.notifications],
             "suppressed": [],
             "rejected": self.rejected,
             "stats": {
@@ -126,6 +122,12 @@ class ReplayResult:
             )
         out.extend(f"  rejected line {r['line']}: {r['error']}" for r in self.rejected)
         return "\n".join(out)
+
+
+def _notification_json(notification: Notification) -> dict[str, object]:
+    body = notification.model_dump(mode="json", include={"at", "channel", "kind", "text"})
+    body["incident"] = notification.incident_id
+    return body
 
 
 def _incident_json(incident: Incident) -> dict[str, object]:

@@ -94,9 +94,7 @@ async def test_a_new_alert_joins_the_open_incident_and_updates_its_ticket(client
     await wait_for(client, "/api/v1/tickets", lambda b: b["count"] == 1)
     more = webhook("g", ("DiskFull", "db-1"), ("DiskFull", "db-2"))
     await client.post("/api/v1/alerts/alertmanager", json=more)
-    body = await wait_for(
-        client, "/api/v1/tickets", lambda b: b["tickets"][0]["alert_count"] == 2
-    )
+    body = await wait_for(client, "/api/v1/tickets", lambda b: b["tickets"][0]["alert_count"] == 2)
     [ticket] = body["tickets"]
     assert ticket["history"][-1]["note"] == "1 alert(s) joined"
     assert (await (await client.get("/api/v1/incidents")).json())["count"] == 1
@@ -136,14 +134,22 @@ async def test_generic_alerts_group_by_service_and_resource(client: Client) -> N
         ),
         (
             "/api/v1/alerts/alertmanager",
-            b'{"alerts": [{"status": "firing", "labels": {"alertname": "A"},'
-            b' "startsAt": "yesterday"}]}',
+            (
+                b'{"alerts": [{"status": "firing", "labels": {"alertname": "A"},'
+                b' "startsAt": "yesterday"}]}'
+            ),
             "application/json",
             422,
             "alerts[0].startsAt",
         ),
         ("/api/v1/alerts/generic", b'{"severity": "critical"}', "application/json", 422, "name"),
-        ("/api/v1/alerts/generic", b'{"name": "A", "colour": 1}', "application/json", 422, "colour"),
+        (
+            "/api/v1/alerts/generic",
+            b'{"name": "A", "colour": 1}',
+            "application/json",
+            422,
+            "colour",
+        ),
         ("/api/v1/alerts/nosuch", b"{}", "application/json", 404, "alertmanager"),
         ("/api/v1/alerts/generic", b'"\xff\xfe"', "application/json", 400, "UTF-8"),
         ("/api/v1/alerts/generic", b"[" * 100_000, "application/json", 400, "(body)"),

@@ -1,0 +1,79 @@
+"""Rules: the example set loads; every mistake is explained with file, line and fix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from core.models import Priority, Severity
+from core.rules import RulesError, load_rules
+from tests.conftest import EXAMPLE_RULES
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_example_rules_load() -> None:
+    rules = load_rules(EXAMPLE_RULES)
+    assert rules.correlation.window == timedelta(minutes=5)
+    assert rules.severity_of("alertmanager", "page") is Severity.CRITICAL
+    assert rules.priority.for_severity(Severity.MAJOR) is Priority.P2
+
+
+def test_unknown_words_fall_back_to_the_sources_default(tmp_path: Path) -> None:
+    _write(tmp_path, "s.yaml", "severity:\n  zabbix:\n    default: minor\n")
+    rules = load_rules(tmp_path)
+    assert rules.severity_of("zabbix", "whatever") is Severity.MINOR
+    assert rules.severity_of("zabbix", "Disaster") is Severity.CRITICAL
+    assert rules.severity_of("other", None) is Severity.WARNING
+
+
+def test_a_bad_duration_names_file_line_and_fix(tmp_path: Path) -> None:
+    path = _write(tmp_path, "c.yaml", "# comment\ncorrelation:\n  window: five minutes\n")
+    with pytest.raises(RulesError) as caught:
+        load_rules(tmp_path)
+    [problem] = caught.value.problems
+    assert problem.file == str(path)
+    assert problem.line == 3
+    assert problem.where == "correlation.window"
+    assert "write for example 90s, 5m" in problem.problem
+
+
+def test_a_misspelt_key_is_pointed_at(tmp_path: Path) -> None:
+    _write(tmp_path, "c.yaml", "correlation:\n  window: 5m\n  windw: 5m\n")
+    with pytest.raises(RulesError) as caught:
+        load_rules(tmp_path)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.where) == (3, "correlation.windw")
+    assert "check its spelling" in problem.problem
+
+
+def test_an_unknown_severity_lists_the_choices(tmp_path: Path) -> None:
+    _write(tmp_path, "s.yaml", "severity:\n  generic:\n    map:\n      sev1: urgent\n")
+    with pytest.raises(RulesError) as caught:
+        load_rules(tmp_path)
+    [problem] = caught.value.problems
+    assert problem.line == 4
+    assert "'critical', 'major', 'minor', 'warning' or 'info'" in problem.problem
+
+
+def test_broken_yaml_and_duplicate_sections(tmp_path: Path) -> None:
+    _write(tmp_path, "a.yaml", "correlation:\n  window: 5m\n")
+    _write(tmp_path, "b.yaml", "correlation:\n  window: 1m\n")
+    _write(tmp_path, "c.yaml", "priority: [unclosed\n")
+    with pytest.raises(RulesError) as caught:
+        load_rules(tmp_path)
+    text = str(caught.value)
+    assert "b.yaml:1: correlation: section already in" in text
+    assert "c.yaml:2: yaml:" in text
+
+
+def test_a_missing_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RulesError, match="folder not found"):
+        load_rules(tmp_path / "nope")

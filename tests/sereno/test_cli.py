@@ -1,0 +1,97 @@
+"""The command line: replay, rules check, and serve refusing bad rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sereno.cli import main
+from tests.conftest import REPO
+from tests.sereno.test_app import webhook
+
+
+def _write_config(tmp_path: Path, rules_dir: Path) -> Path:
+    config = tmp_path / "sereno.yaml"
+    config.write_text(f"rules_dir: {rules_dir}\ndata_dir: {tmp_path / 'data'}\n")
+    return config
+
+
+def _line(at: str, source: str, payload: object) -> str:
+    return json.dumps({"at": at, "source": source, "payload": payload})
+
+
+def test_replay_json_shows_incidents_tickets_and_notifications(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "day.jsonl"
+    fire = webhook("g", ("HostDown", "web-1"), ("HostDown", "web-2"))
+    recording.write_text(
+        "\n".join(
+            [
+                _line("2026-11-20T08:00:03Z", "alertmanager", fire),
+                _line("2026-11-20T08:05:03Z", "alertmanager", fire),
+                json.dumps({"offset_s": 60, "source": "generic", "payload": {"name": "Lone"}}),
+                _line("2026-11-20T08:30:00Z", "generic", {"wrong": 1}),
+                _line(
+                    "2026-11-20T09:00:00Z",
+                    "alertmanager",
+                    webhook("g", ("HostDown", "web-1"), ("HostDown", "web-2"), status="resolved"),
+                ),
+            ]
+        )
+    )
+    config = _write_config(tmp_path, REPO / "rules")
+    assert main(["replay", str(recording), "--config", str(config), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"incidents", "tickets", "notifications", "suppressed", "stats"}
+    first, lone = out["incidents"]
+    assert first["status"] == "resolved"
+    assert first["opened_at"] == "2026-11-20T08:00:03Z"
+    assert first["resolved_at"] == "2026-11-20T09:00:00Z"
+    assert {(a["source"], a["source_id"], a["role"]) for a in first["alerts"]} == {
+        ("alertmanager", "HostDown-web-1", "member"),
+        ("alertmanager", "HostDown-web-2", "member"),
+    }
+    assert lone["opened_at"] == "2026-11-20T08:01:03Z"  # offset from the first timestamp
+    assert [t["incident_id"] for t in out["tickets"]] == [first["id"], lone["id"]]
+    kinds = [(n["incident"], n["kind"], n["at"]) for n in out["notifications"]]
+    assert kinds == [
+        (first["id"], "ticket_created", "2026-11-20T08:00:03Z"),
+        (lone["id"], "ticket_created", "2026-11-20T08:01:03Z"),
+        (first["id"], "ticket_resolved", "2026-11-20T09:00:00Z"),
+    ]
+    assert out["rejected"][0]["line"] == 4
+    assert out["stats"]["alerts"] == 7
+    assert out["stats"]["incidents"] == 2
+
+
+def test_replay_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recording = tmp_path / "bad.jsonl"
+    recording.write_text('{"at": "2026-11-20T08:00:00Z", "source": "generic", "payload": {}}\n{')
+    config = _write_config(tmp_path, REPO / "rules")
+    assert main(["replay", str(recording), "--config", str(config)]) == 2
+    assert f"{recording}:2:" in capsys.readouterr().err
+
+
+def test_rules_check_accepts_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "check", "--config", str(REPO / "sereno.yaml")]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_serve_refuses_to_start_on_invalid_rules(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "c.yaml").write_text("correlation:\n  window: soon\n")
+    config = _write_config(tmp_path, rules)
+    done = subprocess.run(
+        [sys.executable, "-m", "sereno.cli", "serve", "--config", str(config),
+         "--listen", "127.0.0.1:0"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert f"{rules / 'c.yaml'}:2: correlation.window:" in done.stderr
+    assert "write for example 90s" in done.stderr
