@@ -196,6 +196,7 @@ class IncidentEventKind(enum.StrEnum):
     UPDATED = "updated"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
 
 
 class TicketEventKind(enum.StrEnum):

@@ -42,7 +42,8 @@ class Section(BaseModel):
 class CorrelationRules(Section):
     window: Duration = Field(
         default=timedelta(minutes=5),
-        description="How long an incident keeps accepting new alerts after its last one.",
+        description="An alert of a resolved incident's group that fires within this time "
+        "after the resolution reopens that incident instead of opening a new one.",
     )
 
 

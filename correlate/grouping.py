@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from core.models import Alert
 
 
@@ -17,6 +19,11 @@ def correlation_key(alert: Alert) -> str:
     if alert.service or alert.resource:
         return f"resource:{alert.service}/{alert.resource}"
     return f"alert:{alert.fingerprint}"
+
+
+def within_window(resolved_at: datetime | None, now: datetime, window: timedelta) -> bool:
+    """True when an incident resolved recently enough for a new alert of its key to reopen it."""
+    return resolved_at is not None and now - resolved_at <= window
 
 
 def describe_key(key: str) -> str:

@@ -133,6 +133,29 @@ def add_resolution(incident: Incident, alert: Alert, rules: Rules, now: datetime
     )
 
 
+def reopen(incident: Incident, alert: Alert, rules: Rules, now: datetime) -> Incident:
+    """`alert` fires again soon after `incident` resolved: the same problem, back again."""
+    assert incident.resolved_at is not None  # noqa: S101 - callers reopen resolved incidents only
+    quiet = now - incident.resolved_at
+    reopened = incident.model_copy(
+        update={
+            "status": IncidentStatus.OPEN,
+            "resolved_at": None,
+            "timeline": (
+                *incident.timeline,
+                TimelineEntry(
+                    at=now,
+                    kind="reopened",
+                    text=f"reopened by {_where(alert)}: {int(quiet.total_seconds())}s after it "
+                    f"resolved, within the correlation window of "
+                    f"{int(rules.correlation.window.total_seconds())}s",
+                ),
+            ),
+        }
+    )
+    return add_firing(reopened, alert, rules, now)
+
+
 def count_repeat(incident: Incident, alert: Alert) -> Incident:
     """A repeat changes nothing but the member's count and last-seen time (no new version)."""
     alerts = tuple(

@@ -23,7 +23,7 @@ from core.runtime import decode, set_aside
 from core.store import Ack, Changes, Store
 from correlate import lifecycle
 from correlate.dedup import Change, classify, remember
-from correlate.grouping import correlation_key
+from correlate.grouping import correlation_key, within_window
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class _Batch:
         self.incidents: dict[str, Incident] = {}
         self.open_by_key: dict[str, str | None] = {}
         self.opened: set[str] = set()
+        self.reopened: set[str] = set()
         self.changed: set[str] = set()
         self.touched: set[str] = set()
 
@@ -56,6 +57,14 @@ class _Batch:
                 self.incidents.setdefault(found.id, found)
         incident_id = self.open_by_key[key]
         return None if incident_id is None else self.incidents[incident_id]
+
+    async def latest_for_key(self, key: str) -> Incident | None:
+        """The newest incident of `key` in any status, as this batch has left it."""
+        found = await self.store.latest_incident_for_key(key)
+        if found is not None:
+            self.incidents.setdefault(found.id, found)
+        candidates = [i for i in self.incidents.values() if i.key == key]
+        return max(candidates, key=lambda i: (i.opened_at, i.id), default=None)
 
     def put(self, incident: Incident, *, changed: bool = True) -> None:
         self.incidents[incident.id] = incident
@@ -142,8 +151,14 @@ class CorrelateStage:
             and previous.status is not IncidentStatus.RESOLVED
         ):
             current = previous
+        latest = None if current is not None else await batch.latest_for_key(key)
         if current is not None:
             updated = lifecycle.add_firing(current, alert, rules, now)
+        elif latest is not None and within_window(
+            latest.resolved_at, now, rules.correlation.window
+        ):
+            updated = lifecycle.reopen(latest, alert, rules, now)
+            batch.reopened.add(updated.id)
         else:
             incident_id = await self._store.next_id("INC")
             updated = lifecycle.open_incident(incident_id, key, alert, rules, now)
@@ -157,6 +172,8 @@ def _event(batch: _Batch, incident: Incident, now: datetime) -> str:
         kind = IncidentEventKind.OPENED
     elif incident.status is IncidentStatus.RESOLVED:
         kind = IncidentEventKind.RESOLVED
+    elif incident.id in batch.reopened:
+        kind = IncidentEventKind.REOPENED
     else:
         kind = IncidentEventKind.UPDATED
     return IncidentEvent(kind=kind, at=now, incident=incident).model_dump_json()

@@ -95,3 +95,37 @@ def test_serve_refuses_to_start_on_invalid_rules(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"{rules / 'c.yaml'}:2: correlation.window:" in done.stderr
     assert "write for example 90s" in done.stderr
+
+
+def test_an_alert_firing_again_within_the_window_reopens_the_same_incident(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def alert(status: str) -> dict[str, str]:
+        return {"name": "Disk", "resource": "db-1", "service": "pay", "status": status}
+
+    recording = tmp_path / "flap.jsonl"
+    recording.write_text(
+        "\n".join(
+            [
+                _line("2026-11-20T08:00:00Z", "generic", alert("firing")),
+                _line("2026-11-20T08:01:00Z", "generic", alert("resolved")),
+                _line("2026-11-20T08:04:00Z", "generic", alert("firing")),  # 3 min: reopens
+                _line("2026-11-20T08:05:00Z", "generic", alert("resolved")),
+                _line("2026-11-20T08:20:00Z", "generic", alert("firing")),  # 15 min: new one
+            ]
+        )
+    )
+    config = _write_config(tmp_path, REPO / "rules")
+    assert main(["replay", str(recording), "--config", str(config), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    first, second = out["incidents"]
+    assert [e["kind"] for e in first["timeline"]] == [
+        "opened", "alert", "resolved", "reopened", "alert", "alert", "resolved",
+    ]  # fmt: skip
+    assert "within the correlation window of 300s" in first["timeline"][3]["text"]
+    assert (first["status"], second["status"]) == ("resolved", "open")
+    first_ticket, second_ticket = out["tickets"]
+    assert [c["new"] for c in first_ticket["history"] if c["field"] == "status"] == [
+        "open", "resolved", "open", "resolved",
+    ]  # fmt: skip
+    assert second_ticket["incident_id"] == second["id"]
