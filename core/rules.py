@@ -55,6 +55,39 @@ class SourceSeverity(Section):
     default: Severity = Severity.WARNING
 
 
+_PORT = re.compile(r":\d+$")
+
+
+class ResourceRules(Section):
+    """How resource names from different sources are made to meet: `WEB-1.corp.example:9100`
+    from Prometheus and `web-1` from Zabbix are one host."""
+
+    case_fold: bool = True
+    strip_port: bool = True
+    strip_domains: list[str] = Field(
+        default_factory=list, description="Suffixes removed from host names, e.g. .corp.example"
+    )
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="Names (after the steps above) to rename"
+    )
+
+    def normalize(self, raw: str) -> str:
+        """The one name of a resource, whichever source named it."""
+        name = raw.strip()
+        if name.startswith("[") and "]" in name:  # [2001:db8::1]:9100
+            name = name[1 : name.index("]")]
+        elif self.strip_port and name.count(":") == 1:
+            name = _PORT.sub("", name)
+        if self.case_fold:
+            name = name.casefold()
+        for suffix in self.strip_domains:
+            folded = suffix.casefold() if self.case_fold else suffix
+            if name.endswith(folded) and len(name) > len(folded):
+                name = name[: -len(folded)]
+                break
+        return self.aliases.get(name, name)
+
+
 class PriorityRules(Section):
     by_severity: dict[Severity, Priority] = Field(
         default_factory=lambda: {
@@ -96,6 +129,7 @@ class Rules(Section):
     correlation: CorrelationRules = CorrelationRules()
     severity: dict[str, SourceSeverity] = Field(default_factory=dict)
     priority: PriorityRules = PriorityRules()
+    resources: ResourceRules = ResourceRules()
 
     def severity_of(self, source: str, word: str | None) -> Severity:
         """Map a source's own severity word onto the one scale: the operator's mapping for

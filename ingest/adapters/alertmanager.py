@@ -70,7 +70,9 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
                 fingerprint=fingerprint,
                 status=AlertStatus(a.status),
                 name=a.labels["alertname"],
-                resource=first_label(a.labels, "host", "hostname", "instance", "node", "pod"),
+                resource=rules.resources.normalize(
+                    first_label(a.labels, "host", "hostname", "instance", "node", "pod")
+                ),
                 service=first_label(a.labels, "service", "job"),
                 severity=rules.severity_of(SOURCE, a.labels.get(severity_label)),
                 labels=a.labels,

@@ -54,7 +54,7 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
                 fingerprint=fingerprint,
                 status=AlertStatus(a.status),
                 name=a.name,
-                resource=a.resource,
+                resource=ctx.rules.resources.normalize(a.resource),
                 service=a.service,
                 severity=ctx.rules.severity_of(SOURCE, a.severity),
                 labels=a.labels,

@@ -77,3 +77,26 @@ def test_broken_yaml_and_duplicate_sections(tmp_path: Path) -> None:
 def test_a_missing_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="folder not found"):
         load_rules(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("WEB-1.example.org:9100", "web-1"),
+        ("web-1", "web-1"),
+        ("db-1.corp.example", "db-1"),
+        ("[2001:db8::1]:9100", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("10.0.0.7:9100", "10.0.0.7"),
+        (".example.org", ".example.org"),
+        ("old-name", "new-name"),
+    ],
+)
+def test_resource_names_meet_across_sources(tmp_path: Path, raw: str, expected: str) -> None:
+    _write(
+        tmp_path,
+        "r.yaml",
+        "resources:\n  strip_domains: [.example.org, .corp.example]\n"
+        "  aliases: {old-name: new-name}\n",
+    )
+    assert load_rules(tmp_path).resources.normalize(raw) == expected

@@ -27,7 +27,7 @@ def test_alertmanager_firing_group(rules: Rules) -> None:
     assert first.source == "alertmanager"
     assert first.source_id == "3d5b2e4f7a9c1b08"
     assert first.status is AlertStatus.FIRING
-    assert first.resource == "web-1.example.org:9100"
+    assert first.resource == "web-1"  # port and the example's domain suffix removed
     assert first.service == "node"
     assert first.severity is Severity.CRITICAL
     assert first.summary == "web-1.example.org:9100 has been down for more than 1 minute."
