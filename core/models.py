@@ -94,6 +94,13 @@ class Alert(Frozen):
     group_key: str = Field(
         max_length=4096, default="", description="The sender's own grouping, if it has one"
     )
+    acknowledged: bool = Field(
+        default=False, description="The source says a person has taken it (Nagios, PagerDuty)"
+    )
+    flapping: bool = Field(default=False, description="The source says it is flapping")
+    in_downtime: bool = Field(
+        default=False, description="The source says it is in a planned downtime"
+    )
 
 
 class IncidentStatus(enum.StrEnum):
