@@ -6,11 +6,20 @@ Nothing else reads the environment or the settings file.
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class StageName(enum.StrEnum):
@@ -20,11 +29,87 @@ class StageName(enum.StrEnum):
     NOTIFY = "notify"
 
 
-class IngestLimits(BaseModel):
+class Secret(BaseModel):
+    """A credential: named in the settings, read from the environment or a file at start-up,
+    and never printed (its value is a SecretStr)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    env: str | None = None
+    file: Path | None = None
+    value: SecretStr | None = Field(default=None, description="Given directly (tests only)")
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Self:
+        given = [name for name in ("env", "file", "value") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give the secret as exactly one of {env: VARIABLE} or {file: PATH}")
+        if self.env is not None:
+            text = os.environ.get(self.env, "")
+            if not text:
+                raise ValueError(f"environment variable {self.env} is not set or empty")
+        elif self.file is not None:
+            try:
+                text = self.file.read_text(encoding="utf-8").strip()
+            except OSError as e:
+                raise ValueError(f"cannot read secret file {self.file}: {e.strerror}") from e
+            if not text:
+                raise ValueError(f"secret file {self.file} is empty")
+        else:
+            return self
+        object.__setattr__(self, "value", SecretStr(text))  # resolved once, here
+        return self
+
+    def reveal(self) -> bytes:
+        return self.value.get_secret_value().encode() if self.value else b""
+
+
+class HmacCheck(BaseModel):
+    """A source that signs its requests: hex HMAC-SHA256 of the body (or of
+    "timestamp:body" when it sends a timestamp header), as Grafana does."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    secret: Secret
+    header: str = "X-Grafana-Alerting-Signature"
+    timestamp_header: str = ""
+    max_skew_s: int = Field(default=300, gt=0)
+
+
+class SourceSettings(BaseModel):
+    """Per-source credentials and limits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: Secret | None = Field(
+        default=None, description="Bearer token, or ?token= for senders that cannot set headers"
+    )
+    hmac: HmacCheck | None = None
+    rate_per_s: float | None = Field(default=None, gt=0)
+    burst: int | None = Field(default=None, gt=0)
+    sns_confirm_topics: tuple[str, ...] = Field(
+        default=(), description="SNS topic ARNs whose subscription Sereno may confirm"
+    )
+
+
+class IngestSettings(BaseModel):
+    """Limits and credentials of the receivers. The defaults never drop a real alert: a
+    storm-sized Alertmanager group of thousands of alerts fits, and overload answers 503 with
+    Retry-After, which every sender retries."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_alerts_per_request: int = Field(default=20_000, gt=0)
+    rate_per_s: float = Field(default=1000.0, gt=0, description="Requests per second per source")
+    burst: int = Field(default=5000, gt=0, description="Requests a source may send at once")
+    max_in_flight: int = Field(
+        default=512, gt=0, description="Requests handled at once, all sources"
+    )
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+
+    def source(self, name: str) -> SourceSettings:
+        return self.sources.get(name, SourceSettings())
 
 
 class Settings(BaseModel):
@@ -41,7 +126,7 @@ class Settings(BaseModel):
     language: Literal["en", "es"] = "en"
     stages: tuple[StageName, ...] = tuple(StageName)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
-    ingest: IngestLimits = IngestLimits()
+    ingest: IngestSettings = IngestSettings()
 
     @field_validator("listen")
     @classmethod

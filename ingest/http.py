@@ -1,20 +1,31 @@
-"""The HTTP receivers: POST /api/v1/alerts/{source}."""
+"""The HTTP receivers: POST /api/v1/alerts/{source}, the Alertmanager-compatible
+POST /api/v2/alerts and the PagerDuty-compatible POST /v2/enqueue."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from core.errors import StorageUnavailableError
+from core.models import Alert
+from ingest.guard import Guard, RefusedError
 from ingest.problems import FieldProblem, PayloadError
 from ingest.receiver import Receiver
 
 log = logging.getLogger(__name__)
 
 RECEIVER = web.AppKey("receiver", Receiver)
-_JSON_TYPES = {"application/json", "application/vnd.api+json"}
+GUARD = web.AppKey("guard", Guard)
+_JSON_TYPES = frozenset({"application/json", "application/vnd.api+json"})
+# Amazon SNS posts its JSON as text/plain.
+_CONTENT_TYPES = {"cloudwatch": _JSON_TYPES | {"text/plain"}}
+
+Reply = Callable[[list[Alert]], web.Response]
+ErrorReply = Callable[[int, str, list[FieldProblem]], web.Response]
 
 
 def error_response(status: int, message: str, problems: list[FieldProblem]) -> web.Response:
@@ -23,14 +34,29 @@ def error_response(status: int, message: str, problems: list[FieldProblem]) -> w
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one route answers: its success body, its error shape, its rate-limit status."""
+
+    reply: Reply
+    error: ErrorReply = error_response
+    rate_limit_status: int = 503
+
+
+def _accepted(alerts: list[Alert]) -> web.Response:
+    return web.json_response({"accepted": len(alerts)}, status=202)
+
+
+SERENO_DIALECT = Dialect(reply=_accepted)
+
+
 def _parse_json(body: bytes) -> object:
     try:
         return json.loads(body)
     except json.JSONDecodeError as e:
+        where = f"{e.msg} at line {e.lineno} column {e.colno}"
         raise PayloadError(
-            f"body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
-            [FieldProblem("(body)", f"{e.msg} at line {e.lineno} column {e.colno}")],
-            status=400,
+            f"body is not valid JSON: {where}", [FieldProblem("(body)", where)], status=400
         ) from e
     except UnicodeDecodeError as e:
         raise PayloadError(
@@ -42,9 +68,10 @@ def _parse_json(body: bytes) -> object:
         ) from e
 
 
-def _check_envelope(request: web.Request, max_body_bytes: int) -> None:
+def _check_envelope(request: web.Request, source: str, max_body_bytes: int) -> None:
     """Refuse what is wrong before reading the body: its type and its announced size."""
-    if request.content_type not in _JSON_TYPES:
+    allowed = _CONTENT_TYPES.get(source, _JSON_TYPES)
+    if request.content_type not in allowed:
         raise PayloadError(
             f"Content-Type must be application/json, not '{request.content_type}'",
             [FieldProblem("Content-Type", "send application/json")],
@@ -59,28 +86,60 @@ def _check_envelope(request: web.Request, max_body_bytes: int) -> None:
         )
 
 
-async def receive_alerts(request: web.Request) -> web.Response:
-    receiver = request.app[RECEIVER]
-    source = request.match_info["source"]
+async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> list[Alert]:
+    receiver, guard = request.app[RECEIVER], request.app[GUARD]
+    receiver.check_source(source)
+    guard.check_token(source, request.headers, request.query)
+    _check_envelope(request, source, receiver.limits.max_body_bytes)
+    body = await request.read()
+    guard.check_signature(source, request.headers, body)
+    guard.check_rate(source, dialect.rate_limit_status)
+    return receiver.adapt(source, _parse_json(body))
+
+
+async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Response:
+    """Check, adapt and durably store one request's alerts; answer in the route's dialect."""
+    receiver, guard = request.app[RECEIVER], request.app[GUARD]
     try:
-        _check_envelope(request, receiver.limits.max_body_bytes)
-        alerts = receiver.adapt(source, _parse_json(await request.read()))
+        guard.check_capacity()
+    except RefusedError as e:
+        return _refused(receiver, source, dialect, e)
+    guard.in_flight += 1
+    try:
+        alerts = await _read_alerts(request, source, dialect)
+        await receiver.store(source, alerts)
+    except RefusedError as e:
+        return _refused(receiver, source, dialect, e)
     except PayloadError as e:
         receiver.rejected(source, e.status)
-        return error_response(e.status, e.message, e.problems)
-    try:
-        await receiver.store(source, alerts)
+        return dialect.error(e.status, e.message, e.problems)
     except StorageUnavailableError:
         # Storage trouble is ours, not the sender's: answer 503 so it retries.
         log.exception("cannot store alerts from %s", source)
-        receiver.rejected(source, 503)
-        response = error_response(503, "storage unavailable; retry later", [])
-        response.headers["Retry-After"] = "5"
-        return response
-    return web.json_response({"accepted": len(alerts)}, status=202)
+        return _refused(
+            receiver, source, dialect,
+            RefusedError(503, "storage unavailable; retry later",
+                         FieldProblem("(server)", "storage"), retry_after_s=5),
+        )  # fmt: skip
+    finally:
+        guard.in_flight -= 1
+    return dialect.reply(alerts)
 
 
-def add_routes(app: web.Application, receiver: Receiver) -> None:
+def _refused(receiver: Receiver, source: str, dialect: Dialect, e: RefusedError) -> web.Response:
+    receiver.rejected(source, e.status)
+    response = dialect.error(e.status, e.message, e.problems)
+    if e.retry_after_s is not None:
+        response.headers["Retry-After"] = str(max(1, round(e.retry_after_s + 0.5)))
+    return response
+
+
+async def receive_alerts(request: web.Request) -> web.Response:
+    return await ingest(request, request.match_info["source"], SERENO_DIALECT)
+
+
+def add_routes(app: web.Application, receiver: Receiver, guard: Guard) -> None:
     """Mount the receivers on `app`."""
     app[RECEIVER] = receiver
+    app[GUARD] = guard
     app.router.add_post("/api/v1/alerts/{source}", receive_alerts)

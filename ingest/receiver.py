@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from core.bus import Bus, Stream
 from core.clock import Clock
-from core.config import IngestLimits
+from core.config import IngestSettings
 from core.metrics import IngestMetrics
 from core.models import Alert, AlertReceived
 from core.rules import RulesRef
@@ -41,7 +41,7 @@ class Receiver:
         rules: RulesRef,
         clock: Clock,
         metrics: IngestMetrics,
-        limits: IngestLimits,
+        limits: IngestSettings,
     ) -> None:
         self._bus = bus
         self._rules = rules
@@ -49,11 +49,15 @@ class Receiver:
         self._metrics = metrics
         self.limits = limits
 
+    def check_source(self, source: str) -> None:
+        """Raise UnknownSourceError (404) for a source no adapter reads."""
+        if source not in ADAPTERS:
+            raise UnknownSourceError(source)
+
     def adapt(self, source: str, payload: object) -> list[Alert]:
         """Canonical alerts from a source's parsed payload; PayloadError when it is wrong."""
-        adapter = ADAPTERS.get(source)
-        if adapter is None:
-            raise UnknownSourceError(source)
+        self.check_source(source)
+        adapter = ADAPTERS[source]
         alerts = adapter(payload, AdapterContext(self._clock.now(), self._rules.current))
         if len(alerts) > self.limits.max_alerts_per_request:
             raise PayloadError(

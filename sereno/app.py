@@ -15,6 +15,7 @@ from core.config import Settings
 from core.rules import RulesRef, load_rules
 from core.runtime import run_stage
 from ingest import http as ingest_http
+from ingest.guard import Guard
 from sereno import api
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
@@ -113,7 +114,7 @@ def create_app(
     app[PIPELINE] = pipeline
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_stages_ctx)
-    ingest_http.add_routes(app, pipeline.receiver)
+    ingest_http.add_routes(app, pipeline.receiver, Guard(settings.ingest))
     api.add_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
