@@ -138,8 +138,18 @@ async def receive_alerts(request: web.Request) -> web.Response:
     return await ingest(request, request.match_info["source"], SERENO_DIALECT)
 
 
+def _alertmanager_ok(_: list[Alert]) -> web.Response:
+    return web.Response(status=200)  # as Alertmanager answers postAlerts
+
+
+async def receive_alertmanager_v2(request: web.Request) -> web.Response:
+    """Alertmanager API v2 compatible: Prometheus's `alerting.alertmanagers` can point here."""
+    return await ingest(request, "prometheus", Dialect(reply=_alertmanager_ok))
+
+
 def add_routes(app: web.Application, receiver: Receiver, guard: Guard) -> None:
     """Mount the receivers on `app`."""
     app[RECEIVER] = receiver
     app[GUARD] = guard
     app.router.add_post("/api/v1/alerts/{source}", receive_alerts)
+    app.router.add_post("/api/v2/alerts", receive_alertmanager_v2)

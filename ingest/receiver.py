@@ -11,7 +11,7 @@ from core.config import IngestSettings
 from core.metrics import IngestMetrics
 from core.models import Alert, AlertReceived
 from core.rules import RulesRef
-from ingest.adapters import Adapter, AdapterContext, alertmanager, generic
+from ingest.adapters import Adapter, AdapterContext, alertmanager, generic, prometheus
 from ingest.problems import FieldProblem, PayloadError
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 ADAPTERS: Mapping[str, Adapter] = {
     alertmanager.SOURCE: alertmanager.parse,
     generic.SOURCE: generic.parse,
+    prometheus.SOURCE: prometheus.parse,
 }
 
 

@@ -5,18 +5,16 @@ https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.models import Alert, AlertStatus, AwareDatetime
-from ingest.adapters import AdapterContext, first_label, stable_fingerprint
-from ingest.problems import FieldProblem, PayloadError, from_validation
+from ingest.adapters import AdapterContext
+from ingest.adapters.labelled import Labelled, require_alertnames, to_alert
+from ingest.problems import from_validation
 
 SOURCE = "alertmanager"
-# Alertmanager writes Go's zero time for "no end".
-_GO_ZERO_YEAR = 1
 
 
 class _AmAlert(BaseModel):
@@ -42,48 +40,26 @@ class _AmWebhook(BaseModel):
     alerts: list[_AmAlert]
 
 
-def _end(value: datetime | None) -> datetime | None:
-    return None if value is None or value.year == _GO_ZERO_YEAR else value
-
-
 def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
     try:
         hook = _AmWebhook.model_validate(payload)
     except ValidationError as e:
         raise from_validation(e, "Alertmanager webhook") from e
-    missing = [
-        FieldProblem(f"alerts[{i}].labels.alertname", "missing: every alert needs an alertname")
-        for i, a in enumerate(hook.alerts)
-        if not a.labels.get("alertname")
-    ]
-    if missing:
-        raise PayloadError("invalid Alertmanager webhook: alerts without alertname", missing)
-    rules = ctx.rules
-    severity_label = rules.severity_label(SOURCE)
-    alerts = []
-    for a in hook.alerts:
-        fingerprint = stable_fingerprint(SOURCE, a.labels)
-        alerts.append(
-            Alert(
-                source=SOURCE,
-                source_id=a.fingerprint or fingerprint.partition(":")[2],
-                fingerprint=fingerprint,
+    require_alertnames([a.labels for a in hook.alerts], "Alertmanager webhook")
+    return [
+        to_alert(
+            SOURCE,
+            Labelled(
                 status=AlertStatus(a.status),
-                name=a.labels["alertname"],
-                resource=rules.resources.normalize(
-                    first_label(a.labels, "host", "hostname", "instance", "node", "pod")
-                ),
-                service=first_label(a.labels, "service", "job"),
-                severity=rules.severity_of(SOURCE, a.labels.get(severity_label)),
                 labels=a.labels,
                 annotations=a.annotations,
-                summary=first_label(a.annotations, "summary", "description", "message")
-                or a.labels["alertname"],
                 starts_at=a.startsAt,
-                ends_at=_end(a.endsAt),
-                received_at=ctx.received_at,
-                source_url=a.generatorURL or hook.externalURL,
+                ends_at=a.endsAt,
+                url=a.generatorURL or hook.externalURL,
+                source_id=a.fingerprint,
                 group_key=hook.groupKey,
-            )
+            ),
+            ctx,
         )
-    return alerts
+        for a in hook.alerts
+    ]
