@@ -3,23 +3,27 @@ POST /api/v2/alerts and the PagerDuty-compatible POST /v2/enqueue."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from aiohttp import web
 
-from core.errors import StorageUnavailableError
+from core.errors import Retry, StorageUnavailableError
 from core.models import Alert
+from ingest.adapters import cloudwatch, pagerduty
 from ingest.guard import Guard, RefusedError
 from ingest.problems import FieldProblem, PayloadError
 from ingest.receiver import Receiver
+from ingest.sns import Confirmer
 
 log = logging.getLogger(__name__)
 
 RECEIVER = web.AppKey("receiver", Receiver)
 GUARD = web.AppKey("guard", Guard)
+CONFIRMER = web.AppKey("sns_confirmer", Confirmer)
+_SNS_HANDSHAKES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmation"})
 _JSON_TYPES = frozenset({"application/json", "application/vnd.api+json"})
 # Amazon SNS posts its JSON as text/plain.
 _CONTENT_TYPES = {"cloudwatch": _JSON_TYPES | {"text/plain"}}
@@ -50,21 +54,15 @@ def _accepted(alerts: list[Alert]) -> web.Response:
 SERENO_DIALECT = Dialect(reply=_accepted)
 
 
-def _parse_json(body: bytes) -> object:
+def parse_json(body: bytes) -> object:
+    """Strict JSON: orjson refuses invalid UTF-8, lone surrogates, NaN and nesting deeper
+    than 1024, any of which would otherwise fail later, far from the sender's mistake."""
     try:
-        return json.loads(body)
-    except json.JSONDecodeError as e:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
         where = f"{e.msg} at line {e.lineno} column {e.colno}"
         raise PayloadError(
             f"body is not valid JSON: {where}", [FieldProblem("(body)", where)], status=400
-        ) from e
-    except UnicodeDecodeError as e:
-        raise PayloadError(
-            "body is not UTF-8 text", [FieldProblem("(body)", str(e))], status=400
-        ) from e
-    except RecursionError as e:
-        raise PayloadError(
-            "body is nested too deeply", [FieldProblem("(body)", "too deeply nested")], status=400
         ) from e
 
 
@@ -94,7 +92,7 @@ async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> l
     body = await request.read()
     guard.check_signature(source, request.headers, body)
     guard.check_rate(source, dialect.rate_limit_status)
-    return receiver.adapt(source, _parse_json(body))
+    return receiver.adapt(source, parse_json(body))
 
 
 async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Response:
@@ -147,9 +145,79 @@ async def receive_alertmanager_v2(request: web.Request) -> web.Response:
     return await ingest(request, "prometheus", Dialect(reply=_alertmanager_ok))
 
 
-def add_routes(app: web.Application, receiver: Receiver, guard: Guard) -> None:
+def _pagerduty_error(status: int, _: str, problems: list[FieldProblem]) -> web.Response:
+    # PagerDuty answers every invalid event 400; its senders retry 429 and 5xx.
+    body = pagerduty.error_body(problems)
+    return web.json_response(body, status=400 if 400 <= status < 500 and status != 429 else status)
+
+
+def _pagerduty_ok(alerts: list[Alert]) -> web.Response:
+    return web.json_response(pagerduty.success_body(alerts[0].source_id), status=202)
+
+
+PAGERDUTY_DIALECT = Dialect(reply=_pagerduty_ok, error=_pagerduty_error, rate_limit_status=429)
+
+
+async def receive_pagerduty(request: web.Request) -> web.Response:
+    """PagerDuty Events API v2 compatible: anything that can page PagerDuty can page Sereno."""
+    return await ingest(request, pagerduty.SOURCE, PAGERDUTY_DIALECT)
+
+
+async def receive_cloudwatch(request: web.Request) -> web.Response:
+    """CloudWatch alarms through SNS, including SNS's subscription handshake."""
+    if request.headers.get("x-amz-sns-message-type") not in _SNS_HANDSHAKES:
+        return await ingest(request, cloudwatch.SOURCE, SERENO_DIALECT)
+    receiver, guard = request.app[RECEIVER], request.app[GUARD]
+    try:
+        guard.check_token(cloudwatch.SOURCE, request.headers, request.query)
+        _check_envelope(request, cloudwatch.SOURCE, receiver.limits.max_body_bytes)
+        guard.check_rate(cloudwatch.SOURCE)
+        handshake = cloudwatch.subscription_request(parse_json(await request.read()))
+    except RefusedError as e:
+        return _refused(receiver, cloudwatch.SOURCE, SERENO_DIALECT, e)
+    except PayloadError as e:
+        return error_response(e.status, e.message, e.problems)
+    return await _answer_handshake(request, handshake)
+
+
+async def _answer_handshake(
+    request: web.Request, handshake: cloudwatch.SubscriptionRequest | None
+) -> web.Response:
+    if handshake is None:
+        return error_response(
+            422, "the SNS message type header and the body's Type disagree",
+            [FieldProblem("Type", "expected SubscriptionConfirmation")],
+        )  # fmt: skip
+    if handshake.topic_arn not in request.app[RECEIVER].sns_confirm_topics:
+        log.warning(
+            "SNS asks to confirm a subscription to %s, which is not in "
+            "ingest.sources.cloudwatch.sns_confirm_topics; to accept it, add it there or "
+            "open this URL once: %s", handshake.topic_arn, handshake.subscribe_url,
+        )  # fmt: skip
+        return error_response(
+            403,
+            f"subscription to {handshake.topic_arn} not confirmed: add the topic to "
+            "ingest.sources.cloudwatch.sns_confirm_topics, or open its SubscribeURL by hand",
+            [FieldProblem("TopicArn", "not an allowed topic")],
+        )
+    try:
+        await request.app[CONFIRMER].confirm(handshake)
+    except Retry as e:
+        response = error_response(503, str(e), [FieldProblem("SubscribeURL", "unreachable")])
+        response.headers["Retry-After"] = str(round(e.defer))
+        return response
+    return web.json_response({"confirmed": handshake.topic_arn}, status=200)
+
+
+def add_routes(
+    app: web.Application, receiver: Receiver, guard: Guard, confirmer: Confirmer
+) -> None:
     """Mount the receivers on `app`."""
     app[RECEIVER] = receiver
     app[GUARD] = guard
+    app[CONFIRMER] = confirmer
+    # Specific routes first: aiohttp matches in the order routes were added.
+    app.router.add_post("/api/v1/alerts/cloudwatch", receive_cloudwatch)
     app.router.add_post("/api/v1/alerts/{source}", receive_alerts)
     app.router.add_post("/api/v2/alerts", receive_alertmanager_v2)
+    app.router.add_post("/v2/enqueue", receive_pagerduty)

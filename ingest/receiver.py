@@ -11,7 +11,15 @@ from core.config import IngestSettings
 from core.metrics import IngestMetrics
 from core.models import Alert, AlertReceived
 from core.rules import RulesRef
-from ingest.adapters import Adapter, AdapterContext, alertmanager, generic, prometheus
+from ingest.adapters import (
+    Adapter,
+    AdapterContext,
+    alertmanager,
+    cloudwatch,
+    generic,
+    pagerduty,
+    prometheus,
+)
 from ingest.problems import FieldProblem, PayloadError
 
 log = logging.getLogger(__name__)
@@ -20,6 +28,8 @@ ADAPTERS: Mapping[str, Adapter] = {
     alertmanager.SOURCE: alertmanager.parse,
     generic.SOURCE: generic.parse,
     prometheus.SOURCE: prometheus.parse,
+    pagerduty.SOURCE: pagerduty.parse,
+    cloudwatch.SOURCE: cloudwatch.parse,
 }
 
 
@@ -49,6 +59,10 @@ class Receiver:
         self._clock = clock
         self._metrics = metrics
         self.limits = limits
+
+    @property
+    def sns_confirm_topics(self) -> tuple[str, ...]:
+        return self.limits.source(cloudwatch.SOURCE).sns_confirm_topics
 
     def check_source(self, source: str) -> None:
         """Raise UnknownSourceError (404) for a source no adapter reads."""

@@ -16,6 +16,7 @@ from core.rules import RulesRef, load_rules
 from core.runtime import run_stage
 from ingest import http as ingest_http
 from ingest.guard import Guard
+from ingest.sns import Confirmer, HttpConfirmer
 from sereno import api
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
@@ -104,7 +105,10 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings, rules: RulesRef | None = None, clock: Clock | None = None
+    settings: Settings,
+    rules: RulesRef | None = None,
+    clock: Clock | None = None,
+    confirmer: Confirmer | None = None,
 ) -> web.Application:
     """The whole of Sereno in one aiohttp application; nothing is opened until it starts."""
     pipeline: Pipeline = build_pipeline(
@@ -114,7 +118,9 @@ def create_app(
     app[PIPELINE] = pipeline
     app.cleanup_ctx.append(_storage_ctx)
     app.cleanup_ctx.append(_stages_ctx)
-    ingest_http.add_routes(app, pipeline.receiver, Guard(settings.ingest))
+    ingest_http.add_routes(
+        app, pipeline.receiver, Guard(settings.ingest), confirmer or HttpConfirmer()
+    )
     api.add_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

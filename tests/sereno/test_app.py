@@ -152,6 +152,8 @@ async def test_generic_alerts_group_by_service_and_resource(client: Client) -> N
         ),
         ("/api/v1/alerts/nosuch", b"{}", "application/json", 404, "alertmanager"),
         ("/api/v1/alerts/generic", b'"\xff\xfe"', "application/json", 400, "UTF-8"),
+        ("/api/v1/alerts/generic", b'{"name": "\\ud800"}', "application/json", 400, "surrogate"),
+        ("/api/v1/alerts/generic", b'{"name": NaN}', "application/json", 400, "line 1"),
         ("/api/v1/alerts/generic", b"[" * 100_000, "application/json", 400, "(body)"),
     ],
 )
