@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 from pydantic_core import ErrorDetails
 
 from core.models import Priority, Severity
@@ -123,6 +130,50 @@ _DEFAULT_SEVERITY_WORDS = {
 }
 
 
+_PATH = re.compile(r"^[^.\[\]]+(\[\d+\])*(\.[^.\[\]]+(\[\d+\])*)*$")
+
+
+def _check_path(value: str) -> str:
+    if value and not _PATH.match(value):
+        raise ValueError(
+            f"'{value}' is not a field path; write for example monitor.host or tags[0]"
+        )
+    return value
+
+
+FieldPath = Annotated[str, AfterValidator(_check_path)]
+"""Where a value sits in a JSON body: dotted keys and [index], e.g. monitor.tags[0]."""
+
+
+class StatusRule(Section):
+    path: FieldPath
+    resolved: list[str] = Field(
+        default_factory=lambda: ["resolved", "ok", "up", "recovered"],
+        description="Values (compared as lower-case text) that mean resolved; others fire",
+    )
+
+
+class FieldMapping(Section):
+    """How one sender's JSON becomes alerts: which field is the name, resource, severity..."""
+
+    alerts: FieldPath = Field(
+        default="", description="Path of a list of alerts in the body; empty: the body itself"
+    )
+    name: FieldPath
+    resource: FieldPath = ""
+    service: FieldPath = ""
+    severity: FieldPath = ""
+    summary: FieldPath = ""
+    id: FieldPath = ""
+    starts_at: FieldPath = ""
+    url: FieldPath = ""
+    status: StatusRule | None = None
+    labels: dict[str, FieldPath] = Field(default_factory=dict)
+    defaults: dict[str, str] = Field(
+        default_factory=dict, description="Values for fields the body lacks, e.g. service"
+    )
+
+
 class Rules(Section):
     """All rules sections, each with a sensible default."""
 
@@ -130,6 +181,10 @@ class Rules(Section):
     severity: dict[str, SourceSeverity] = Field(default_factory=dict)
     priority: PriorityRules = PriorityRules()
     resources: ResourceRules = ResourceRules()
+    mappings: dict[str, FieldMapping] = Field(
+        default_factory=dict,
+        description="Receivers defined by field mapping: POST /api/v1/alerts/<name>",
+    )
 
     def severity_of(self, source: str, word: str | None) -> Severity:
         """Map a source's own severity word onto the one scale: the operator's mapping for

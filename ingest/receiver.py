@@ -17,6 +17,7 @@ from ingest.adapters import (
     alertmanager,
     cloudwatch,
     generic,
+    mapped,
     pagerduty,
     prometheus,
 )
@@ -34,8 +35,8 @@ ADAPTERS: Mapping[str, Adapter] = {
 
 
 class UnknownSourceError(PayloadError):
-    def __init__(self, source: str) -> None:
-        known = ", ".join(sorted(ADAPTERS))
+    def __init__(self, source: str, mappings: Mapping[str, object]) -> None:
+        known = ", ".join(sorted({*ADAPTERS, *mappings}))
         super().__init__(
             f"unknown source '{source}'; this Sereno receives: {known}",
             [FieldProblem("source", f"write one of: {known}")],
@@ -66,14 +67,18 @@ class Receiver:
 
     def check_source(self, source: str) -> None:
         """Raise UnknownSourceError (404) for a source no adapter reads."""
-        if source not in ADAPTERS:
-            raise UnknownSourceError(source)
+        if source not in ADAPTERS and source not in self._rules.current.mappings:
+            raise UnknownSourceError(source, self._rules.current.mappings)
 
     def adapt(self, source: str, payload: object) -> list[Alert]:
         """Canonical alerts from a source's parsed payload; PayloadError when it is wrong."""
         self.check_source(source)
-        adapter = ADAPTERS[source]
-        alerts = adapter(payload, AdapterContext(self._clock.now(), self._rules.current))
+        rules = self._rules.current
+        context = AdapterContext(self._clock.now(), rules)
+        if source in ADAPTERS:
+            alerts = ADAPTERS[source](payload, context)
+        else:  # built-in receivers win: a mapping cannot take over their names
+            alerts = mapped.parse(source, rules.mappings[source], payload, context)
         if len(alerts) > self.limits.max_alerts_per_request:
             raise PayloadError(
                 f"{len(alerts)} alerts in one request; the limit is "
