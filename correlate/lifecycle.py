@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from core.models import (
@@ -156,11 +158,22 @@ def reopen(incident: Incident, alert: Alert, rules: Rules, now: datetime) -> Inc
     return add_firing(reopened, alert, rules, now)
 
 
-def count_repeat(incident: Incident, alert: Alert) -> Incident:
-    """A repeat changes nothing but the member's count and last-seen time (no new version)."""
+@dataclass(slots=True)
+class Repeats:
+    """Repeats of one member seen in a batch: counted, then applied once."""
+
+    count: int
+    last_seen: datetime
+
+
+def count_repeats(incident: Incident, repeats: Mapping[str, Repeats]) -> Incident:
+    """Repeats change nothing but members' counts and last-seen times (no new version)."""
     alerts = tuple(
-        a.model_copy(update={"last_seen": alert.received_at, "count": a.count + 1})
-        if a.fingerprint == alert.fingerprint else a
+        a.model_copy(
+            update={"last_seen": max(a.last_seen, repeats[a.fingerprint].last_seen),
+                    "count": a.count + repeats[a.fingerprint].count}
+        )
+        if a.fingerprint in repeats else a
         for a in incident.alerts
     )  # fmt: skip
     return incident.model_copy(update={"alerts": alerts})

@@ -40,6 +40,7 @@ class _Batch:
         self.reopened: set[str] = set()
         self.changed: set[str] = set()
         self.touched: set[str] = set()
+        self.repeats: dict[str, dict[str, lifecycle.Repeats]] = {}
 
     async def incident(self, incident_id: str) -> Incident | None:
         if incident_id not in self.incidents:
@@ -66,14 +67,30 @@ class _Batch:
         candidates = [i for i in self.incidents.values() if i.key == key]
         return max(candidates, key=lambda i: (i.opened_at, i.id), default=None)
 
-    def put(self, incident: Incident, *, changed: bool = True) -> None:
+    def repeat(self, incident: Incident, alert: Alert) -> None:
+        seen = self.repeats.setdefault(incident.id, {})
+        if alert.fingerprint in seen:
+            seen[alert.fingerprint].count += 1
+            seen[alert.fingerprint].last_seen = alert.received_at
+        else:
+            seen[alert.fingerprint] = lifecycle.Repeats(1, alert.received_at)
+        self.incidents.setdefault(incident.id, incident)
+        self.touched.add(incident.id)
+
+    def final(self, incident_id: str) -> Incident:
+        """The incident as the batch leaves it, repeats applied once."""
+        incident = self.incidents[incident_id]
+        repeats = self.repeats.get(incident_id)
+        return lifecycle.count_repeats(incident, repeats) if repeats else incident
+
+    def put(self, incident: Incident) -> None:
+        """A changed incident: stored, and announced downstream, at the end of the batch."""
         self.incidents[incident.id] = incident
         self.open_by_key[incident.key] = (
             None if incident.status is IncidentStatus.RESOLVED else incident.id
         )
         self.touched.add(incident.id)
-        if changed:
-            self.changed.add(incident.id)
+        self.changed.add(incident.id)
 
 
 class CorrelateStage:
@@ -110,7 +127,7 @@ class CorrelateStage:
             changes.put_alert_state(state)
         now = self._clock.now()
         for incident_id in sorted(batch.touched):
-            incident = batch.incidents[incident_id]
+            incident = batch.final(incident_id)
             changes.put_incident(incident)
             if incident_id in batch.changed:
                 changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
@@ -128,7 +145,7 @@ class CorrelateStage:
         if change is Change.REPEAT or change is Change.UNKNOWN_RESOLVED:
             self._metrics.alerts_deduplicated.inc()
             if incident is not None and change is Change.REPEAT:
-                batch.put(lifecycle.count_repeat(incident, alert), changed=False)
+                batch.repeat(incident, alert)
         elif change is Change.RESOLVED and incident is not None:
             if incident.status is not IncidentStatus.RESOLVED:
                 batch.put(lifecycle.add_resolution(incident, alert, rules, now))

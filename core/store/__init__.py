@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from core.bus import Stream
 from core.models import (
@@ -21,6 +21,8 @@ from core.models import (
     Priority,
     Ticket,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +43,25 @@ class Changes:
     publish: list[tuple[Stream, str]] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
 
+    _positions: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+
+    def _put(self, items: list[T], kind: str, key: str, item: T) -> None:
+        """Upsert in constant time, keeping only the newest value of an item touched twice."""
+        at = self._positions.get((kind, key))
+        if at is None:
+            self._positions[kind, key] = len(items)
+            items.append(item)
+        else:
+            items[at] = item
+
     def put_incident(self, incident: Incident) -> None:
-        """Upsert, keeping only the newest version of an incident touched twice."""
-        self.incidents = [i for i in self.incidents if i.id != incident.id]
-        self.incidents.append(incident)
+        self._put(self.incidents, "incident", incident.id, incident)
 
     def put_alert_state(self, state: AlertState) -> None:
-        self.alert_states = [s for s in self.alert_states if s.fingerprint != state.fingerprint]
-        self.alert_states.append(state)
+        self._put(self.alert_states, "alert_state", state.fingerprint, state)
 
     def put_ticket(self, ticket: Ticket) -> None:
-        self.tickets = [t for t in self.tickets if t.id != ticket.id]
-        self.tickets.append(ticket)
+        self._put(self.tickets, "ticket", ticket.id, ticket)
 
 
 @dataclass(frozen=True, slots=True)

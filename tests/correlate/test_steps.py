@@ -81,8 +81,9 @@ def test_an_incident_takes_the_worst_firing_severity_and_resolves_with_its_last_
     assert incident.version == 4
 
 
-def test_a_repeat_counts_without_a_new_version(rules: Rules) -> None:
+def test_repeats_count_without_a_new_version(rules: Rules) -> None:
     incident = lifecycle.open_incident("INC-1", "k", _alert(), rules, T0)
-    again = lifecycle.count_repeat(incident, _alert())
-    assert again.alerts[0].count == 2
+    later = T0 + timedelta(minutes=2)
+    again = lifecycle.count_repeats(incident, {"f1": lifecycle.Repeats(3, later)})
+    assert (again.alerts[0].count, again.alerts[0].last_seen) == (4, later)
     assert again.version == incident.version

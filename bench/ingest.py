@@ -1,0 +1,364 @@
+"""Ingest benchmark: how fast Sereno accepts alerts and turns them into incidents and tickets.
+
+Starts `sereno serve` on a free loopback port (or targets `--url`), posts N alerts with K
+distinct fingerprints, B alerts per request (each request one Alertmanager group, as
+Alertmanager sends them), at concurrency C, and prints one JSON line of figures. With
+`--vs-alertmanager` it runs the same load against the local Alertmanager binary in the same
+run and prints the ratio. Before either, it measures the load generator's own ceiling
+against a trivial handler, so a generator-bound figure is never mistaken for the server's.
+
+    python bench/ingest.py --batch 1
+    python bench/ingest.py --batch 100 --vs-alertmanager
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+SERENO = Path(sys.executable).with_name("sereno")
+START_TIMEOUT_S = 30.0
+TRIVIAL_SERVER = """
+import sys
+from aiohttp import web
+async def accept(request):
+    await request.read()
+    return web.Response(status=202 if request.method == "POST" else 200)
+app = web.Application(client_max_size=64 * 1024 * 1024)
+app.router.add_route("*", "/{tail:.*}", accept)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
+
+
+def peak_rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class Load:
+    alerts: int
+    fingerprints: int
+    batch: int
+    concurrency: int
+
+    @property
+    def groups(self) -> int:
+        return -(-self.fingerprints // self.batch)
+
+    def group_labels(self, group: int) -> list[dict[str, str]]:
+        first = group * self.batch
+        return [
+            {"alertname": "BenchAlert", "instance": f"host-{k}:9100", "service": "bench",
+             "severity": "warning", "group": str(group)}
+            for k in range(first, min(first + self.batch, self.fingerprints))
+        ]  # fmt: skip
+
+    def requests(self) -> int:
+        return max(1, self.alerts // self.batch)
+
+    def sereno_bodies(self) -> list[bytes]:
+        """Alertmanager webhook v4 bodies, one group per request, groups in turn."""
+        started = "2026-11-20T08:00:00Z"
+        bodies = []
+        for r in range(self.requests()):
+            group = r % self.groups
+            bodies.append(
+                json.dumps(
+                    {"version": "4", "groupKey": f'{{}}:{{group="{group}"}}', "status": "firing",
+                     "receiver": "sereno", "groupLabels": {"group": str(group)},
+                     "commonLabels": {}, "commonAnnotations": {},
+                     "externalURL": "http://127.0.0.1:9093",
+                     "alerts": [{"status": "firing", "labels": labels,
+                                 "annotations": {"summary": "bench"}, "startsAt": started,
+                                 "endsAt": "0001-01-01T00:00:00Z",
+                                 "fingerprint": labels["instance"]}
+                                for labels in self.group_labels(group)]}
+                ).encode()
+            )  # fmt: skip
+        return bodies
+
+    def alertmanager_bodies(self) -> list[bytes]:
+        """Alertmanager API v2 bodies: the same alerts as lists of postable alerts."""
+        return [
+            json.dumps(
+                [{"labels": labels, "annotations": {"summary": "bench"},
+                  "generatorURL": "http://127.0.0.1:9090"}
+                 for labels in self.group_labels(r % self.groups)]
+            ).encode()
+            for r in range(self.requests())
+        ]  # fmt: skip
+
+
+@dataclass
+class Posted:
+    accepted_alerts: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+
+async def post_all(url: str, bodies: list[bytes], batch: int, concurrency: int) -> Posted:
+    """Post every body with `concurrency` workers; bounded by the number of bodies."""
+    latencies: list[float] = []
+    accepted = errors = 0
+    cursor = iter(bodies)
+    headers = {"Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def worker() -> None:
+            nonlocal accepted, errors
+            for body in cursor:
+                began = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    ok = response.status in (200, 202)
+                latencies.append((time.perf_counter() - began) * 1000)
+                if ok:
+                    accepted += batch
+                else:
+                    errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - began
+    return Posted(accepted, errors, seconds, latencies)
+
+
+@contextmanager
+def process(args: list[str], ready_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a child until the block ends; wait until `ready_url` answers 200."""
+    with log_path.open("ab") as out:
+        child = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        asyncio.run(wait_ready(ready_url, child))
+        yield child
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+async def wait_ready(url: str, child: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                raise SystemExit(f"{child.args!r} exited with {child.returncode}")
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"{url} did not become ready")
+
+
+def generator_ceiling(load: Load, bodies: list[bytes], workdir: Path) -> float:
+    """Requests per second this generator reaches against a handler that does nothing."""
+    port = free_port()
+    sample = bodies[: min(len(bodies), 4000)]
+    with process(
+        [sys.executable, "-c", TRIVIAL_SERVER, str(port)],
+        f"http://127.0.0.1:{port}/ready",
+        workdir / "trivial.log",
+    ):
+        posted = asyncio.run(post_all(f"http://127.0.0.1:{port}/x", sample, 1, load.concurrency))
+    return round(len(sample) / posted.seconds, 1)
+
+
+async def drained(base: str, load: Load, within_s: float) -> tuple[list[Any], list[Any]]:
+    """Wait until every group has its incident and ticket; returns both lists."""
+    deadline = time.monotonic() + within_s
+    incidents: list[Any] = []
+    tickets: list[Any] = []
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            async with session.get(f"{base}/api/v1/incidents?limit=100000") as r:
+                incidents = (await r.json())["incidents"]
+            async with session.get(f"{base}/api/v1/tickets?limit=100000") as r:
+                tickets = (await r.json())["tickets"]
+            if len(incidents) >= load.groups and len(tickets) >= load.groups:
+                break
+            log(f"draining: {len(incidents)}/{load.groups} incidents, {len(tickets)} tickets")
+            await asyncio.sleep(1)
+    return incidents, tickets
+
+
+def pipeline_latencies(incidents: list[Any], tickets: list[Any]) -> dict[str, float | None]:
+    """Alert → incident and alert → ticket, from the server's own wall-clock timestamps."""
+    first_seen = {
+        i["id"]: min(datetime.fromisoformat(a["first_seen"]) for a in i["alerts"])
+        for i in incidents
+    }
+    to_incident = [
+        (datetime.fromisoformat(i["opened_at"]) - first_seen[i["id"]]).total_seconds() * 1000
+        for i in incidents
+    ]
+    to_ticket = [
+        (datetime.fromisoformat(t["created_at"]) - first_seen[t["incident_id"]]).total_seconds()
+        * 1000
+        for t in tickets
+        if t["incident_id"] in first_seen
+    ]
+    return {
+        "alert_to_incident_p50_ms": percentile(to_incident, 0.5),
+        "alert_to_incident_p99_ms": percentile(to_incident, 0.99),
+        "alert_to_ticket_p50_ms": percentile(to_ticket, 0.5),
+        "alert_to_ticket_p99_ms": percentile(to_ticket, 0.99),
+    }
+
+
+def figures(target: str, load: Load, posted: Posted, pid: int | None) -> dict[str, Any]:
+    return {
+        "target": target,
+        "alerts": load.alerts,
+        "fingerprints": load.fingerprints,
+        "batch": load.batch,
+        "concurrency": load.concurrency,
+        "alerts_per_s": round(posted.accepted_alerts / posted.seconds, 1),
+        "requests_per_s": round(len(posted.latencies_ms) / posted.seconds, 1),
+        "requests": len(posted.latencies_ms),
+        "errors": posted.errors,
+        "request_p50_ms": percentile(posted.latencies_ms, 0.5),
+        "request_p99_ms": percentile(posted.latencies_ms, 0.99),
+        "peak_rss_mb": peak_rss_mb(pid),
+    }
+
+
+def run_sereno(load: Load, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    bodies = load.sereno_bodies()
+    if args.url:
+        base, pid = args.url.rstrip("/"), args.pid
+        posted = asyncio.run(post_all(f"{base}/api/v1/alerts/alertmanager", bodies, load.batch,
+                                      load.concurrency))  # fmt: skip
+        incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
+        return figures("sereno", load, posted, pid) | pipeline_latencies(incidents, tickets)
+    config = workdir / "sereno.yaml"
+    # The limiter runs, with limits no benchmark reaches: it measures the server, not a cap.
+    config.write_text(
+        f"rules_dir: {REPO / 'rules'}\ningest:\n  rate_per_s: 1000000000\n  burst: 1000000000\n"
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with process(
+        [str(SERENO), "serve", "--config", str(config), "--listen", f"127.0.0.1:{port}",
+         "--data", str(workdir / "data")],
+        f"{base}/readyz", workdir / "sereno.log",
+    ) as child:  # fmt: skip
+        log(f"posting {load.alerts} alerts to sereno ({len(bodies)} requests)")
+        posted = asyncio.run(post_all(f"{base}/api/v1/alerts/alertmanager", bodies, load.batch,
+                                      load.concurrency))  # fmt: skip
+        incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
+        result = figures("sereno", load, posted, child.pid)
+    return result | pipeline_latencies(incidents, tickets) | {
+        "incidents": len(incidents), "tickets": len(tickets),
+    }  # fmt: skip
+
+
+def run_alertmanager(load: Load, workdir: Path) -> dict[str, Any]:
+    binary = shutil.which("alertmanager") or shutil.which("prometheus-alertmanager")
+    if binary is None:
+        raise SystemExit("--vs-alertmanager: install Debian package prometheus-alertmanager")
+    config = workdir / "alertmanager.yml"
+    config.write_text("route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    bodies = load.alertmanager_bodies()
+    with process(
+        [binary, f"--config.file={config}", f"--storage.path={workdir / 'am-data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        f"{base}/-/ready", workdir / "alertmanager.log",
+    ) as child:  # fmt: skip
+        log(f"posting {load.alerts} alerts to alertmanager ({len(bodies)} requests)")
+        posted = asyncio.run(post_all(f"{base}/api/v2/alerts", bodies, load.batch,
+                                      load.concurrency))  # fmt: skip
+        return figures("alertmanager", load, posted, child.pid)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="target a running Sereno instead of starting one")
+    parser.add_argument("--pid", type=int, help="its process id, for peak RSS")
+    parser.add_argument("--alerts", type=int, default=20_000, help="N alerts in all")
+    parser.add_argument("--fingerprints", type=int, default=2_000, help="K distinct alerts")
+    parser.add_argument("--batch", type=int, default=1, help="B alerts per request")
+    parser.add_argument("--concurrency", type=int, default=16, help="C requests at once")
+    parser.add_argument("--vs-alertmanager", action="store_true")
+    parser.add_argument("--drain-timeout", type=float, default=180.0)
+    args = parser.parse_args()
+    load = Load(args.alerts, args.fingerprints, args.batch, args.concurrency)
+    with tempfile.TemporaryDirectory(prefix="sereno-bench-") as tmp:
+        workdir = Path(tmp)
+        ceiling = generator_ceiling(load, load.sereno_bodies(), workdir)
+        log(f"generator ceiling: {ceiling} requests/s against a handler that does nothing")
+        sereno = run_sereno(load, args, workdir)
+        sereno["generator_ceiling_rps"] = ceiling
+        sereno["generator_bound"] = sereno["requests_per_s"] > 0.7 * ceiling
+        print(json.dumps(sereno), flush=True)
+        if args.vs_alertmanager:
+            alertmanager = run_alertmanager(load, workdir)
+            alertmanager["generator_ceiling_rps"] = ceiling
+            alertmanager["generator_bound"] = alertmanager["requests_per_s"] > 0.7 * ceiling
+            print(json.dumps(alertmanager), flush=True)
+            ratio = sereno["alerts_per_s"] / alertmanager["alerts_per_s"]
+            print(json.dumps({
+                "ratio_sereno_vs_alertmanager_alerts_per_s": round(ratio, 2),
+                "ratio_sereno_vs_alertmanager_p99": round(
+                    (sereno["request_p99_ms"] or 0) / (alertmanager["request_p99_ms"] or 1), 2
+                ),
+                "cores": os.cpu_count(),
+            }), flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
