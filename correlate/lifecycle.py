@@ -158,6 +158,25 @@ def reopen(incident: Incident, alert: Alert, rules: Rules, now: datetime) -> Inc
     return add_firing(reopened, alert, rules, now)
 
 
+def acknowledge(incident: Incident, alert: Alert, now: datetime) -> Incident:
+    """The source says a person has taken `alert` (PagerDuty acknowledge, Nagios ACK)."""
+    return incident.model_copy(
+        update={
+            "status": IncidentStatus.ACKNOWLEDGED,
+            "acknowledged_at": now,
+            "timeline": (
+                *incident.timeline,
+                TimelineEntry(
+                    at=now,
+                    kind="acknowledged",
+                    text=f"acknowledged in {alert.source} ({_where(alert)}, {alert.source_id})",
+                ),
+            ),
+            "version": incident.version + 1,
+        }
+    )
+
+
 @dataclass(slots=True)
 class Repeats:
     """Repeats of one member seen in a batch: counted, then applied once."""

@@ -151,6 +151,13 @@ class CorrelateStage:
                 batch.put(lifecycle.add_resolution(incident, alert, rules, now))
         elif change is Change.FIRING:
             incident = await self._incident_for_firing(batch, alert, incident)
+        if (
+            alert.acknowledged
+            and incident is not None
+            and incident.status is IncidentStatus.OPEN
+            and change is not Change.UNKNOWN_RESOLVED
+        ):
+            batch.put(lifecycle.acknowledge(batch.incidents[incident.id], alert, now))
         batch.states[alert.fingerprint] = remember(
             state, alert, incident.id if incident is not None else None
         )
@@ -191,6 +198,8 @@ def _event(batch: _Batch, incident: Incident, now: datetime) -> str:
         kind = IncidentEventKind.RESOLVED
     elif incident.id in batch.reopened:
         kind = IncidentEventKind.REOPENED
+    elif incident.status is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_at == now:
+        kind = IncidentEventKind.ACKNOWLEDGED
     else:
         kind = IncidentEventKind.UPDATED
     return IncidentEvent(kind=kind, at=now, incident=incident).model_dump_json()

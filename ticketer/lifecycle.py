@@ -76,6 +76,12 @@ def follow(ticket: Ticket, incident: Incident, url: str, now: datetime) -> Ticke
             TicketChange(at=now, field="alerts", old=str(ticket.alert_count),
                          new=str(len(incident.alerts)), note=f"{joined} alert(s) joined")
         )  # fmt: skip
+    acknowledged = [e for e in incident.timeline if e.kind == "acknowledged"]
+    if acknowledged and not any(c.field == "acknowledged" for c in ticket.history):
+        changes.append(
+            TicketChange(at=now, field="acknowledged", old=None, new="yes",
+                         note=acknowledged[-1].text)
+        )  # fmt: skip
     status = (
         TicketStatus.RESOLVED if incident.status is IncidentStatus.RESOLVED else TicketStatus.OPEN
     )

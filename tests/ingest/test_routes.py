@@ -55,11 +55,20 @@ async def test_pagerduty_trigger_acknowledge_resolve_by_dedup_key(
     body = await wait_for(client, "/api/v1/tickets", lambda b: b["count"] == 1)
     ack = await client.post("/v2/enqueue", json=_golden("pagerduty_acknowledge.json"))
     assert ack.status == 202
+    ticket_id = body["tickets"][0]["id"]
+    acked = await wait_for(
+        client, f"/api/v1/tickets/{ticket_id}",
+        lambda b: any(c["field"] == "acknowledged" for c in b["history"]),
+    )  # fmt: skip
+    assert acked["status"] == "open"
+    [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
+    assert incident["status"] == "acknowledged"
+    assert incident["priority"] == "P1"  # an acknowledgement carries no severity to lower it
     resolve = await client.post("/v2/enqueue", json=_golden("pagerduty_resolve.json"))
     assert resolve.status == 202
-    ticket_id = body["tickets"][0]["id"]
     await wait_for(client, f"/api/v1/tickets/{ticket_id}", lambda b: b["status"] == "resolved")
     [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
+    assert incident["status"] == "resolved"
     assert [(a["source"], a["source_id"]) for a in incident["alerts"]] == [
         ("pagerduty", "srv01/mysql")
     ]
