@@ -8,10 +8,17 @@ the pure correlation steps honest about what they return.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 SCHEMA_VERSION = 1
 """Version of the stream entry format; bumped when an entry's shape changes."""
@@ -24,6 +31,14 @@ def _require_aware(value: datetime) -> datetime:
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_require_aware)]
+
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+LabelValue = Annotated[str, StringConstraints(max_length=16_384)]
+Labels = Annotated[dict[LabelName, LabelValue], Field(max_length=256)]
+"""Labels and annotations: up to 256, names up to 256 characters, values up to 16 KiB."""
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No monitoring system in use today reports an alert older than this."""
 
 
 class Frozen(BaseModel):
@@ -84,8 +99,8 @@ class Alert(Frozen):
     resource: str = Field(max_length=512, default="")
     service: str = Field(max_length=512, default="")
     severity: Severity = Severity.WARNING
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
+    annotations: Labels = Field(default_factory=dict)
     summary: str = Field(max_length=8192, default="")
     starts_at: AwareDatetime
     ends_at: AwareDatetime | None = None
@@ -94,6 +109,16 @@ class Alert(Frozen):
     group_key: str = Field(
         max_length=4096, default="", description="The sender's own grouping, if it has one"
     )
+
+    @model_validator(mode="after")
+    def _plausible_start(self) -> Self:
+        if not EARLIEST <= self.starts_at <= self.received_at + timedelta(days=1):
+            raise ValueError(
+                f"starts_at {self.starts_at.isoformat()} is not plausible: it must lie between "
+                f"{EARLIEST.year} and a day after the alert was received"
+            )
+        return self
+
     acknowledged: bool = Field(
         default=False, description="The source says a person has taken it (Nagios, PagerDuty)"
     )

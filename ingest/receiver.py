@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from pydantic import ValidationError
+
 from core.bus import Bus, Stream
 from core.clock import Clock
 from core.config import IngestSettings
@@ -21,7 +23,7 @@ from ingest.adapters import (
     pagerduty,
     prometheus,
 )
-from ingest.problems import FieldProblem, PayloadError
+from ingest.problems import FieldProblem, PayloadError, from_validation
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +77,15 @@ class Receiver:
         self.check_source(source)
         rules = self._rules.current
         context = AdapterContext(self._clock.now(), rules)
-        if source in ADAPTERS:
-            alerts = ADAPTERS[source](payload, context)
-        else:  # built-in receivers win: a mapping cannot take over their names
-            alerts = mapped.parse(source, rules.mappings[source], payload, context)
+        try:
+            if source in ADAPTERS:
+                alerts = ADAPTERS[source](payload, context)
+            else:  # built-in receivers win: a mapping cannot take over their names
+                alerts = mapped.parse(source, rules.mappings[source], payload, context)
+        except ValidationError as e:
+            # The adapter read the payload, but what it says breaks the canonical model's
+            # limits (a 100 KiB label, a start in 1970): still the sender's to fix.
+            raise from_validation(e, f"{source} alert") from e
         if len(alerts) > self.limits.max_alerts_per_request:
             raise PayloadError(
                 f"{len(alerts)} alerts in one request; the limit is "
