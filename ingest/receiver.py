@@ -18,7 +18,9 @@ from ingest.adapters import (
     AdapterContext,
     alertmanager,
     cloudwatch,
+    datadog,
     generic,
+    grafana,
     mapped,
     pagerduty,
     prometheus,
@@ -33,6 +35,8 @@ ADAPTERS: Mapping[str, Adapter] = {
     prometheus.SOURCE: prometheus.parse,
     pagerduty.SOURCE: pagerduty.parse,
     cloudwatch.SOURCE: cloudwatch.parse,
+    grafana.SOURCE: grafana.parse,
+    datadog.SOURCE: datadog.parse,
 }
 
 

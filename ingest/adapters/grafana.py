@@ -1,0 +1,68 @@
+"""Grafana unified alerting, webhook contact point (payload version 1).
+
+https://grafana.com/docs/grafana/latest/alerting/configure-notifications/manage-contact-points/integrations/webhook-notifier/
+
+The optional HMAC signature (`X-Grafana-Alerting-Signature`) is checked by ingest's guard
+before this adapter sees the body.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.models import Alert, AlertStatus, AwareDatetime
+from ingest.adapters import AdapterContext
+from ingest.adapters.labelled import Labelled, require_alertnames, to_alert
+from ingest.problems import from_validation
+
+SOURCE = "grafana"
+
+
+class _GrafanaAlert(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: AwareDatetime  # noqa: N815 - the sender's field names
+    endsAt: AwareDatetime | None = None  # noqa: N815
+    generatorURL: str = ""  # noqa: N815
+    fingerprint: str = ""
+    panelURL: str = ""  # noqa: N815
+    dashboardURL: str = ""  # noqa: N815
+
+
+class _GrafanaWebhook(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    groupKey: str = ""  # noqa: N815
+    externalURL: str = ""  # noqa: N815
+    alerts: list[_GrafanaAlert]
+
+
+def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
+    try:
+        hook = _GrafanaWebhook.model_validate(payload)
+    except ValidationError as e:
+        raise from_validation(e, "Grafana webhook") from e
+    require_alertnames([a.labels for a in hook.alerts], "Grafana webhook")
+    return [
+        to_alert(
+            SOURCE,
+            Labelled(
+                status=AlertStatus(a.status),
+                labels=a.labels,
+                annotations=a.annotations,
+                starts_at=a.startsAt,
+                ends_at=a.endsAt,
+                # The panel shows the graph the on-call engineer wants; the rule is next best.
+                url=a.panelURL or a.dashboardURL or a.generatorURL or hook.externalURL,
+                source_id=a.fingerprint,
+                group_key=hook.groupKey,
+            ),
+            ctx,
+        )
+        for a in hook.alerts
+    ]
