@@ -8,7 +8,8 @@ run and prints the ratio. Before either, it measures the load generator's own ce
 against a trivial handler, so a generator-bound figure is never mistaken for the server's.
 
     python bench/ingest.py --batch 1
-    python bench/ingest.py --batch 100 --vs-alertmanager
+    python bench/ingest.py --batch 100 --vs-alertmanager --repeat 3
+    python bench/ingest.py --baseline ../sereno-before --repeat 3   # an earlier checkout
 """
 
 from __future__ import annotations
@@ -275,7 +276,29 @@ def figures(target: str, load: Load, posted: Posted, pid: int | None) -> dict[st
     }
 
 
-def run_sereno(load: Load, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Build:
+    """One Sereno to measure: this checkout, or an earlier one given by --baseline."""
+
+    name: str
+    checkout: Path
+
+    @property
+    def binary(self) -> Path:
+        return SERENO if self.checkout == REPO else self.checkout / ".venv" / "bin" / "sereno"
+
+    def config(self, workdir: Path) -> Path:
+        config = workdir / f"sereno-{self.name}.yaml"
+        text = f"rules_dir: {self.checkout / 'rules'}\n"
+        if self.checkout == REPO:
+            # The limiter runs, with limits no benchmark reaches: it measures the server's
+            # cost of checking, not a cap. (An earlier build may not know these settings.)
+            text += "ingest:\n  rate_per_s: 1000000000\n  burst: 1000000000\n"
+        config.write_text(text)
+        return config
+
+
+def run_sereno(load: Load, args: argparse.Namespace, workdir: Path, build: Build) -> dict[str, Any]:
     bodies = load.sereno_bodies()
     if args.url:
         base, pid = args.url.rstrip("/"), args.pid
@@ -283,23 +306,19 @@ def run_sereno(load: Load, args: argparse.Namespace, workdir: Path) -> dict[str,
                                       load.concurrency))  # fmt: skip
         incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
         return figures("sereno", load, posted, pid) | pipeline_latencies(incidents, tickets)
-    config = workdir / "sereno.yaml"
-    # The limiter runs, with limits no benchmark reaches: it measures the server, not a cap.
-    config.write_text(
-        f"rules_dir: {REPO / 'rules'}\ningest:\n  rate_per_s: 1000000000\n  burst: 1000000000\n"
-    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    data = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
     with process(
-        [str(SERENO), "serve", "--config", str(config), "--listen", f"127.0.0.1:{port}",
-         "--data", str(workdir / "data")],
-        f"{base}/readyz", workdir / "sereno.log",
+        [str(build.binary), "serve", "--config", str(build.config(workdir)),
+         "--listen", f"127.0.0.1:{port}", "--data", str(data)],
+        f"{base}/readyz", workdir / f"sereno-{build.name}.log",
     ) as child:  # fmt: skip
-        log(f"posting {load.alerts} alerts to sereno ({len(bodies)} requests)")
+        log(f"posting {load.alerts} alerts to sereno {build.name} ({len(bodies)} requests)")
         posted = asyncio.run(post_all(f"{base}/api/v1/alerts/alertmanager", bodies, load.batch,
                                       load.concurrency))  # fmt: skip
         incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
-        result = figures("sereno", load, posted, child.pid)
+        result = figures(f"sereno-{build.name}", load, posted, child.pid)
     return result | pipeline_latencies(incidents, tickets) | {
         "incidents": len(incidents), "tickets": len(tickets),
     }  # fmt: skip
@@ -325,6 +344,12 @@ def run_alertmanager(load: Load, workdir: Path) -> dict[str, Any]:
         return figures("alertmanager", load, posted, child.pid)
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median alerts/s, and every run's alerts/s beside it."""
+    ordered = sorted(runs, key=lambda r: r["alerts_per_s"])
+    return ordered[len(ordered) // 2] | {"alerts_per_s_runs": [r["alerts_per_s"] for r in runs]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="target a running Sereno instead of starting one")
@@ -333,23 +358,44 @@ def main() -> None:
     parser.add_argument("--fingerprints", type=int, default=2_000, help="K distinct alerts")
     parser.add_argument("--batch", type=int, default=1, help="B alerts per request")
     parser.add_argument("--concurrency", type=int, default=16, help="C requests at once")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each target; median")
     parser.add_argument("--vs-alertmanager", action="store_true")
+    parser.add_argument(
+        "--baseline", type=Path,
+        help="an earlier Sereno checkout (with its .venv installed) measured in the same run, "
+        "runs interleaved with this one's",
+    )  # fmt: skip
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     args = parser.parse_args()
     load = Load(args.alerts, args.fingerprints, args.batch, args.concurrency)
+    builds = [Build("current", REPO)]
+    if args.baseline:
+        builds.append(Build("baseline", args.baseline.resolve()))
     with tempfile.TemporaryDirectory(prefix="sereno-bench-") as tmp:
         workdir = Path(tmp)
         ceiling = generator_ceiling(load, load.sereno_bodies(), workdir)
         log(f"generator ceiling: {ceiling} requests/s against a handler that does nothing")
-        sereno = run_sereno(load, args, workdir)
-        sereno["generator_ceiling_rps"] = ceiling
-        sereno["generator_bound"] = sereno["requests_per_s"] > 0.7 * ceiling
-        print(json.dumps(sereno), flush=True)
-        if args.vs_alertmanager:
-            alertmanager = run_alertmanager(load, workdir)
-            alertmanager["generator_ceiling_rps"] = ceiling
-            alertmanager["generator_bound"] = alertmanager["requests_per_s"] > 0.7 * ceiling
-            print(json.dumps(alertmanager), flush=True)
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(args.repeat):
+            for build in builds:
+                runs.setdefault(build.name, []).append(run_sereno(load, args, workdir, build))
+            if args.vs_alertmanager:
+                runs.setdefault("alertmanager", []).append(run_alertmanager(load, workdir))
+        results = {name: median_run(r) for name, r in runs.items()}
+        for result in results.values():
+            result["generator_ceiling_rps"] = ceiling
+            result["generator_bound"] = result["requests_per_s"] > 0.7 * ceiling
+            print(json.dumps(result), flush=True)
+        sereno = results["current"]
+        if "baseline" in results:
+            print(json.dumps({
+                "ratio_current_vs_baseline_alerts_per_s": round(
+                    sereno["alerts_per_s"] / results["baseline"]["alerts_per_s"], 3
+                ),
+                "baseline": str(args.baseline),
+            }), flush=True)  # fmt: skip
+        if "alertmanager" in results:
+            alertmanager = results["alertmanager"]
             ratio = sereno["alerts_per_s"] / alertmanager["alerts_per_s"]
             print(json.dumps({
                 "ratio_sereno_vs_alertmanager_alerts_per_s": round(ratio, 2),

@@ -9,6 +9,7 @@ https://www.zabbix.com/documentation/6.0/en/manual/config/notifications/media/we
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -275,7 +276,9 @@ try {
 def _run_script(params: dict[str, str], status: int, answer: str = "") -> dict[str, Any]:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        if os.environ.get("CI"):
+            pytest.fail("node missing: install Debian package nodejs")
+        pytest.skip("node is not installed (Debian package nodejs)")
     script = _media_type()["script"]
     argument = json.dumps({"value": json.dumps(params), "status": status, "answer": answer})
     done = subprocess.run(
