@@ -27,6 +27,7 @@ class StageName(enum.StrEnum):
     CORRELATE = "correlate"
     TICKETER = "ticketer"
     NOTIFY = "notify"
+    SCHEDULER = "scheduler"
 
 
 class Secret(BaseModel):
@@ -126,6 +127,9 @@ class Settings(BaseModel):
     language: Literal["en", "es"] = "en"
     stages: tuple[StageName, ...] = tuple(StageName)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    tick_s: float = Field(
+        default=15.0, gt=0, description="How often timers are looked at (also in replay)"
+    )
     ingest: IngestSettings = IngestSettings()
 
     @field_validator("listen")

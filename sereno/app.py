@@ -11,9 +11,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core.clock import Clock, WallClock
-from core.config import Settings
+from core.config import Settings, StageName
 from core.rules import RulesRef, load_rules
 from core.runtime import run_stage
+from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
@@ -94,6 +95,14 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         for stage in pipeline.stages
     ]  # fmt: skip
+    if StageName.SCHEDULER in pipeline.settings.stages:
+        tasks.append(
+            asyncio.create_task(
+                run_scheduler(pipeline.storage.bus, pipeline.clock, pipeline.settings.tick_s,
+                              stopping),
+                name="scheduler",
+            )
+        )  # fmt: skip
     yield
     stopping.set()
     # Each stage finishes the batch in hand; what it has not acknowledged comes back at restart.

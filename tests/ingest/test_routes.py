@@ -63,7 +63,9 @@ async def test_pagerduty_trigger_acknowledge_resolve_by_dedup_key(
     assert acked["status"] == "open"
     [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
     assert incident["status"] == "acknowledged"
-    assert incident["priority"] == "P1"  # an acknowledgement carries no severity to lower it
+    # critical (urgency high) on no known service (impact low): P3, and an acknowledgement
+    # carries no severity to lower it
+    assert incident["priority"] == "P3"
     resolve = await client.post("/v2/enqueue", json=_golden("pagerduty_resolve.json"))
     assert resolve.status == 202
     await wait_for(client, f"/api/v1/tickets/{ticket_id}", lambda b: b["status"] == "resolved")
