@@ -23,8 +23,10 @@ def describe(incident: Incident, incident_url: str) -> str:
     lines = [
         incident.title,
         "",
-        f"Priority: {incident.priority.value} (severity {incident.severity.value})",
-        f"Service: {incident.service or 'unknown'}",
+        f"Priority: {incident.priority_reason or incident.priority.value}",
+        f"Service: {incident.service or 'unknown'}"
+        + (f" ({incident.users_affected:,} users affected)" if incident.users_affected else ""),
+        f"Support group: {incident.group or 'unassigned'}",
         f"Opened: {incident.opened_at.isoformat()}",
         f"Incident: {incident_url}",
         "",
@@ -87,6 +89,8 @@ def follow(ticket: Ticket, incident: Incident, url: str, now: datetime) -> Ticke
     )
     if status is not ticket.status:
         note = "incident resolved" if status is TicketStatus.RESOLVED else "incident fires again"
+        if incident.merged_into is not None:
+            note = f"duplicate: its alerts are symptoms of {incident.merged_into}"
         changes.append(
             TicketChange(at=now, field="status", old=ticket.status.value, new=status.value,
                          note=note)
