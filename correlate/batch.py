@@ -53,7 +53,7 @@ class Batch:
         self._owner: dict[str, str] = {}
         self._owned: dict[str, set[str]] = {}
         self._silences: list[Silence] | None = None
-        self._open: list[Incident] | None = None
+        self._recent: dict[datetime, list[Incident]] = {}
 
     def _keep(self, incident: Incident) -> Incident:
         """Remember a stored incident the first time the batch sees it."""
@@ -113,20 +113,35 @@ class Batch:
             self._silences = await self.store.list_silences()
         return self._silences
 
-    async def open_incidents(self) -> list[Incident]:
-        """Every unresolved incident, the batch's versions winning."""
-        if self._open is None:
-            self._open = await self.store.list_incidents(
-                IncidentFilter(open_only=True, limit=OPEN_LIMIT)
+    async def recent_open(self, since: datetime) -> list[Incident]:
+        """Unresolved incidents opened at or after `since`, the batch's versions winning."""
+        if since not in self._recent:
+            self._recent[since] = await self.store.list_incidents(
+                IncidentFilter(open_only=True, opened_since=since, limit=OPEN_LIMIT)
             )
-            for found in self._open:
+            for found in self._recent[since]:
                 self._keep(found)
-        ids = {i.id for i in self._open} | set(self.incidents)
+        ids = {i.id for i in self._recent[since]} | {
+            i.id for i in self.incidents.values() if i.opened_at >= since
+        }
         return [
             self.incidents[i]
             for i in sorted(ids)
-            if i in self.incidents and self.incidents[i].status is not IncidentStatus.RESOLVED
+            if self.incidents[i].status is not IncidentStatus.RESOLVED
         ]
+
+    async def open_services_by_site(self) -> dict[str, set[str]]:
+        """Services with unresolved incidents per site, the batch's changes applied."""
+        found = await self.store.open_services_by_site()
+        for incident in self.incidents.values():
+            if not incident.site or not incident.service:
+                continue
+            services = found.setdefault(incident.site, set())
+            if incident.status is IncidentStatus.RESOLVED:
+                services.discard(incident.service)
+            else:
+                services.add(incident.service)
+        return found
 
     def repeat(self, incident: Incident, alert: Alert) -> None:
         seen = self.repeats.setdefault(incident.id, {})

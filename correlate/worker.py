@@ -274,9 +274,7 @@ class CorrelateStage:
         """Incidents opened shortly before their root cause's alert arrived join it."""
         since = now - rules.correlation.symptom_hold
         candidates = [
-            i
-            for i in await batch.open_incidents()
-            if i.id != cause.id and i.opened_at >= since and i.merged_into is None
+            i for i in await batch.recent_open(since) if i.id != cause.id and i.merged_into is None
         ]
         for duplicate_id, reasons in symptoms_of(resource, candidates, rules.topology).items():
             duplicate = batch.incidents[duplicate_id]
@@ -365,11 +363,8 @@ class CorrelateStage:
         """Services with unresolved incidents, per site; only when a crisis rule counts them."""
         if not crisis.needs_site_count(rules) or not batch.review:
             return {}
-        services: dict[str, set[str]] = {}
-        for incident in await batch.open_incidents():
-            if incident.site:
-                services.setdefault(incident.site, set()).update(incident.services)
-        return {site: len(found) for site, found in services.items()}
+        by_site = await batch.open_services_by_site()
+        return {site: len(services) for site, services in by_site.items()}
 
 
 def _event(batch: Batch, incident: Incident, now: datetime) -> str:

@@ -118,6 +118,10 @@ class Store(Protocol):
         that incident's id. Kept by `commit` from the incidents it writes."""
         ...
 
+    async def open_services_by_site(self) -> dict[str, set[str]]:
+        """For each site, the services of its unresolved incidents (by their main service)."""
+        ...
+
     async def incidents_due(self, now: datetime) -> list[Incident]:
         """Incidents that are not resolved and whose `due_at` is at or before `now`."""
         ...

@@ -53,12 +53,14 @@ class SqliteStore:
     @staticmethod
     def _write(conn: sqlite3.Connection, changes: Changes) -> None:
         conn.executemany(
-            "INSERT INTO incidents (id, key, status, priority, service, opened_at, due_at, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            "INSERT INTO incidents"
+            " (id, key, status, priority, service, site, opened_at, due_at, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             " key = excluded.key, status = excluded.status, priority = excluded.priority,"
-            " service = excluded.service, due_at = excluded.due_at, body = excluded.body",
+            " service = excluded.service, site = excluded.site, due_at = excluded.due_at,"
+            " body = excluded.body",
             [
-                (i.id, i.key, i.status.value, i.priority.value, i.service,
+                (i.id, i.key, i.status.value, i.priority.value, i.service, i.site,
                  i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None,
                  i.model_dump_json())
                 for i in changes.incidents
@@ -188,6 +190,16 @@ class SqliteStore:
             rows = self._db.conn.execute(f"{query} ORDER BY incident_id", chunk).fetchall()
             for resource, incident_id in rows:
                 found.setdefault(resource, incident_id)
+        return found
+
+    async def open_services_by_site(self) -> dict[str, set[str]]:
+        rows = self._db.conn.execute(
+            "SELECT DISTINCT site, service FROM incidents"
+            " WHERE status != 'resolved' AND site != '' AND service != ''"
+        ).fetchall()
+        found: dict[str, set[str]] = {}
+        for site, service in rows:
+            found.setdefault(site, set()).add(service)
         return found
 
     async def incidents_due(self, now: datetime) -> list[Incident]:

@@ -96,3 +96,19 @@ async def test_silences_suppressions_and_heartbeats_are_kept(storage: Storage) -
     assert await store.list_silences() == [expired]
     assert await store.list_suppressions() == [held, held]
     assert await store.heartbeats() == {"watchdog": T0 + timedelta(1)}
+
+
+async def test_services_down_are_counted_per_site(storage: Storage) -> None:
+    store = storage.store
+    await store.commit(
+        Changes(
+            incidents=[
+                _incident("INC-1", _alert("a"), site="madrid", service="email"),
+                _incident("INC-2", _alert("b"), site="madrid", service="dns"),
+                _incident("INC-3", _alert("c"), site="madrid", service="email"),
+                _incident("INC-4", _alert("d"), site="toledo", service="payroll",
+                          status=IncidentStatus.RESOLVED),
+            ]
+        )
+    )  # fmt: skip
+    assert await store.open_services_by_site() == {"madrid": {"email", "dns"}}
