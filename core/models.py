@@ -216,6 +216,9 @@ class Incident(Frozen):
     merged_into: str | None = Field(
         default=None, description="Resolved as a duplicate: its alerts are symptoms there"
     )
+    runbook: str = Field(default="", description="Name of the runbook that applies")
+    runbook_title: str = ""
+    runbook_steps: tuple[str, ...] = Field(default=(), description="The runbook's first steps")
     alerts: tuple[IncidentAlert, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
     version: int = Field(default=1, description="Bumped on every change")
@@ -266,6 +269,7 @@ class Ticket(Frozen):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     resolved_at: AwareDatetime | None = None
+    runbook_url: str = ""
     incident_version: int = Field(default=0, description="Latest incident version applied")
     alert_count: int = 0
     history: tuple[TicketChange, ...] = ()

@@ -18,6 +18,7 @@ from core.models import (
     TimelineEntry,
 )
 from core.rules import Rules
+from core.runbooks import Runbook
 from correlate.assess import assess
 
 
@@ -157,6 +158,22 @@ def open_incident(
             )
         }
     )
+
+
+def link_runbook(incident: Incident, runbook: Runbook, now: datetime) -> Incident:
+    """The runbook that applies, linked with its first steps so the ticket can carry them."""
+    return incident.model_copy(
+        update={
+            "runbook": runbook.name,
+            "runbook_title": runbook.title,
+            "runbook_steps": runbook.first_steps,
+            "timeline": (
+                *incident.timeline,
+                _note(now, "runbook", f"runbook: {runbook.title} (/runbooks/{runbook.name}, "
+                      f"owned by {runbook.owner})"),
+            ),
+        }
+    )  # fmt: skip
 
 
 def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime) -> Incident:

@@ -266,7 +266,10 @@ class CorrelateStage:
             grouping.key, grouping.rule, grouping.why, placement.site,
             owner(arrival.service, route, rules),
         )  # fmt: skip
-        return lifecycle.open_incident(incident_id, origin, arrival, rules, now)
+        opened = lifecycle.open_incident(incident_id, origin, arrival, rules, now)
+        runbooks = self._rules.runbooks
+        runbook = runbooks.for_alert(arrival.alert, arrival.service) if runbooks else None
+        return opened if runbook is None else lifecycle.link_runbook(opened, runbook, now)
 
     async def _merge_symptoms(
         self, batch: Batch, cause: Incident, resource: str, rules: Rules, now: datetime

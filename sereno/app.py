@@ -18,7 +18,7 @@ from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
-from sereno import api, silences
+from sereno import api, runbook_pages, silences
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -132,6 +132,7 @@ def create_app(
     )
     api.add_routes(app)
     silences.add_routes(app)
+    runbook_pages.add_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

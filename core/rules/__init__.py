@@ -7,6 +7,8 @@ speaks (`sources`). `load_rules` reads a folder and explains every error with fi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.rules.base import AlertMatch, Duration, FieldPath, Section
 from core.rules.catalogue import Catalogue, Criticality, Service, Topology
 from core.rules.correlation import CorrelationRule, CorrelationRules, FlappingRules
@@ -16,6 +18,9 @@ from core.rules.response import CrisisRule, Heartbeat, Route, RoutingRules
 from core.rules.schema import Rules
 from core.rules.sources import FieldMapping, ResourceRules, SourceSeverity, StatusRule
 from core.rules.windows import MaintenanceRules, MaintenanceWindow, Weekly
+
+if TYPE_CHECKING:
+    from core.runbooks import Runbooks
 
 __all__ = [
     "AlertMatch",
@@ -53,10 +58,14 @@ __all__ = [
 
 
 class RulesRef:
-    """The rules in force; swapped whole on reload so a reader never sees half of a change."""
+    """The rules (and runbooks) in force; swapped whole on reload so a reader never sees half
+    of a change. Runbooks are typed by the stages that use them (`core.runbooks.Runbooks`)."""
 
-    def __init__(self, rules: Rules) -> None:
+    def __init__(self, rules: Rules, runbooks: Runbooks | None = None) -> None:
         self.current = rules
+        self.runbooks = runbooks
 
-    def replace(self, rules: Rules) -> None:
+    def replace(self, rules: Rules, runbooks: Runbooks | None = None) -> None:
         self.current = rules
+        if runbooks is not None:
+            self.runbooks = runbooks
