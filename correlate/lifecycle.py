@@ -304,7 +304,29 @@ def merge(
         now,
         f"merged into {cause.id}: its alerts are symptoms of that incident ({example})",
     )
-    return grown, merged
+    return _inherit_crisis(grown, duplicate, now), merged
+
+
+def _inherit_crisis(cause: Incident, duplicate: Incident, now: datetime) -> Incident:
+    """A crisis declared on the duplicate is the cause's crisis: the committee has already
+    been told, and a crisis is declared once, so the cause carries it on instead of
+    declaring it again."""
+    if not duplicate.crisis or cause.crisis:
+        return cause
+    declared = duplicate.crisis_declared_at or now
+    return cause.model_copy(
+        update={
+            "crisis": True,
+            "crisis_rule": duplicate.crisis_rule,
+            "crisis_declared_at": declared,
+            "timeline": (
+                *cause.timeline,
+                _note(now, "crisis", f"crisis carried over from {duplicate.id}, where rule "
+                      f"{duplicate.crisis_rule} declared it at {declared.strftime('%H:%M:%S')} "
+                      "UTC: declared once, not again"),
+            ),
+        }
+    )  # fmt: skip
 
 
 def declare_crisis(incident: Incident, rule: str, description: str, now: datetime) -> Incident:

@@ -279,3 +279,29 @@ def test_repeats_count_without_a_new_version(rules: Rules) -> None:
     again = lifecycle.count_repeats(incident, {"f1": lifecycle.Repeats(3, later)})
     assert (again.alerts[0].count, again.alerts[0].last_seen) == (4, later)
     assert again.version == incident.version
+
+
+def test_a_crisis_declared_on_an_incident_merged_into_its_cause_is_not_declared_again(
+    rules: Rules,
+) -> None:
+    # Web servers alert 20 s before their switch: their incident is a P1 of the citizen
+    # portal, and the committee hears of a crisis. When the switch's alert arrives, that
+    # incident merges into the switch's: the crisis goes with it, and is not declared twice.
+    webs = _open(_alert("w1", resource="web-1", severity=Severity.CRITICAL), rules)
+    rule = crisis.crisis_rule(webs, rules, T0, site_services=1)
+    assert rule is not None
+    webs = lifecycle.declare_crisis(webs, rule.name, rule.describe(), T0)
+    later = T0 + timedelta(seconds=20)
+    switch = _open(_alert("s1", resource="sw-mad-core-1", at=later), rules).model_copy(
+        update={"id": "INC-2"}
+    )
+    assert not switch.crisis
+    reasons = symptoms_of("sw-mad-core-1", [webs], rules.topology)[webs.id]
+    grown, merged = lifecycle.merge(switch, webs, reasons, rules, later)
+    assert (grown.crisis, grown.crisis_rule, grown.crisis_declared_at) == (
+        True, "mass-outage", T0,
+    )  # fmt: skip
+    assert crisis.crisis_rule(grown, rules, later, site_services=2) is None
+    assert grown.timeline[-1].kind == "crisis"
+    assert "carried over from INC-1" in grown.timeline[-1].text
+    assert merged.crisis  # what happened to the merged incident stays on record
