@@ -171,6 +171,8 @@ def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime
         else:
             text = f"{where(alert)} from {alert.source} joined; {arrival.cause or 'same group'}"
         notes.append(_note(now, "alert", text))
+        if arrival.flapping:
+            notes.append(_flapping_note(alert, rules, now))
     else:
         refired = existing.model_copy(
             update={"status": AlertStatus.FIRING, "last_seen": alert.received_at,
@@ -179,6 +181,8 @@ def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime
         )  # fmt: skip
         alerts = tuple(refired if a is existing else a for a in incident.alerts)
         notes.append(_note(now, "alert", f"{where(alert)} fires again"))
+        if arrival.flapping and not existing.flapping:
+            notes.append(_flapping_note(alert, rules, now))
     update: dict[str, object] = {}
     if incident.resolving_since is not None:
         update = {"resolving_since": None}
@@ -200,7 +204,11 @@ def add_resolution(
         if a.fingerprint == alert.fingerprint else a
         for a in incident.alerts
     )  # fmt: skip
-    changed = _changed(incident, alerts, rules, _note(now, "alert", f"{where(alert)} resolved"))
+    notes = [_note(now, "alert", f"{where(alert)} resolved")]
+    if flapping and any(a.fingerprint == alert.fingerprint and not a.flapping
+                        for a in incident.alerts):  # fmt: skip
+        notes.append(_flapping_note(alert, rules, now))
+    changed = _changed(incident, alerts, rules, *notes)
     if changed.firing:
         return changed
     wait = rules.correlation.flapping.calm if changed.flapping else rules.correlation.hold_down
@@ -220,6 +228,19 @@ def add_resolution(
             ),
         }
     )  # fmt: skip
+
+
+def _flapping_note(alert: Alert, rules: Rules, now: datetime) -> TimelineEntry:
+    """Why an alert is now taken as flapping, and what that changes for its incident."""
+    flapping = rules.correlation.flapping
+    why = (
+        f"{alert.source} says so"
+        if alert.flapping
+        else f"it changed state more than {flapping.toggles} times within "
+        f"{_span(flapping.within)} (correlation.flapping)"
+    )
+    return _note(now, "flapping", f"{where(alert)} is flapping: {why}; the incident resolves "
+                 f"only after its alerts stay resolved for {_span(flapping.calm)}")  # fmt: skip
 
 
 def hold_ends(incident: Incident, rules: Rules) -> datetime | None:

@@ -305,3 +305,34 @@ def test_a_crisis_declared_on_an_incident_merged_into_its_cause_is_not_declared_
     assert grown.timeline[-1].kind == "crisis"
     assert "carried over from INC-1" in grown.timeline[-1].text
     assert merged.crisis  # what happened to the merged incident stays on record
+
+
+def test_an_alert_becoming_flapping_leaves_a_timeline_entry_with_the_rule(rules: Rules) -> None:
+    incident = _open(_alert(), rules)
+    calm = lifecycle.add_firing(incident, _arrival(_alert("f2", resource="web-2"), rules),
+                                rules, T0)  # fmt: skip
+    assert all(e.kind != "flapping" for e in calm.timeline)
+    toggling = lifecycle.Arrival(_alert(), "", flapping=True)
+    flapping = lifecycle.add_firing(calm, toggling, rules, T0)
+    assert flapping.flapping
+    [entry] = [e for e in flapping.timeline if e.kind == "flapping"]
+    assert entry.text == (
+        "HostDown on web-1 is flapping: it changed state more than 6 times within 1h "
+        "(correlation.flapping); the incident resolves only after its alerts stay resolved "
+        "for 30m"
+    )
+    again = lifecycle.add_firing(flapping, toggling, rules, T0)
+    assert [e.kind for e in again.timeline].count("flapping") == 1  # said once
+    # The same when the change that makes it flapping is a resolution.
+    resolved = lifecycle.add_resolution(
+        calm, _alert(status=AlertStatus.RESOLVED), rules, T0, flapping=True
+    )
+    assert [e.kind for e in resolved.timeline].count("flapping") == 1
+
+
+def test_a_source_that_says_flapping_is_named_in_the_timeline(rules: Rules) -> None:
+    incident = _open(_alert(), rules)
+    said = lifecycle.Arrival(_alert(flapping=True), "", flapping=True)
+    flapping = lifecycle.add_firing(incident, said, rules, T0)
+    [entry] = [e for e in flapping.timeline if e.kind == "flapping"]
+    assert entry.text.startswith("HostDown on web-1 is flapping: generic says so;")
