@@ -112,13 +112,14 @@ def _rank(priority: Priority) -> int:
 @dataclass(frozen=True, slots=True)
 class Origin:
     """How a new incident came to be: its correlation key and rule (`why` in words), its
-    site and the support group that owns it."""
+    site and the support group that owns it (`owned_because` in words)."""
 
     key: str
     rule: str
     why: str
     site: str
     group: str
+    owned_because: str = ""
 
 
 def open_incident(
@@ -153,7 +154,12 @@ def open_incident(
             "timeline": (
                 *assessed.timeline,
                 _note(now, "priority", assessed.priority_reason),
-                _note(now, "routing", f"owned by {group}"),
+                _note(
+                    now,
+                    "routing",
+                    f"owned by {group}"
+                    + (f": {origin.owned_because}" if origin.owned_because else ""),
+                ),
             )
         }
     )

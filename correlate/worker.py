@@ -257,14 +257,10 @@ class CorrelateStage:
             batch.reopened.add(latest.id)
             return lifecycle.reopen(latest, arrival, rules, now, grouping.reopen_window)
         incident_id = await self._store.next_id("INC")
-        routes = rules.routing.routes
-        route = next(
-            (r.group for r in routes if r.match.matches(arrival.alert, arrival.service)), None
-        )
         batch.opened.add(incident_id)
+        owned = owner(arrival.alert, arrival.service, rules)
         origin = lifecycle.Origin(
-            grouping.key, grouping.rule, grouping.why, placement.site,
-            owner(arrival.service, route, rules),
+            grouping.key, grouping.rule, grouping.why, placement.site, owned.group, owned.why
         )  # fmt: skip
         return lifecycle.open_incident(incident_id, origin, arrival, rules, now)
 

@@ -53,9 +53,9 @@ def _arrival(alert: Alert, rules: Rules) -> lifecycle.Arrival:
 def _open(alert: Alert, rules: Rules) -> Incident:
     placement = place(alert, rules)
     grouping = group(alert, placement, rules)
+    owned = owner(alert, placement.service, rules)
     origin = lifecycle.Origin(
-        grouping.key, grouping.rule, grouping.why, placement.site,
-        owner(placement.service, None, rules),
+        grouping.key, grouping.rule, grouping.why, placement.site, owned.group, owned.why
     )  # fmt: skip
     return lifecycle.open_incident(
         "INC-1", origin, _arrival(alert, rules), rules, alert.received_at
@@ -336,3 +336,23 @@ def test_a_source_that_says_flapping_is_named_in_the_timeline(rules: Rules) -> N
     flapping = lifecycle.add_firing(incident, said, rules, T0)
     [entry] = [e for e in flapping.timeline if e.kind == "flapping"]
     assert entry.text.startswith("HostDown on web-1 is flapping: generic says so;")
+
+
+def test_the_owning_group_is_chosen_with_its_reason_on_the_timeline(rules: Rules) -> None:
+    def routing(alert: Alert) -> str:
+        [entry] = [e for e in _open(alert, rules).timeline if e.kind == "routing"]
+        return entry.text
+
+    link = _alert(name="Interface Te1/1/1: Link down", resource="sw-mad-core-1")
+    assert routing(link) == (
+        "owned by redes: routing rule 1 matches (names *Switch*, *Interface*, *BGP*, *Link*)"
+    )
+    dba = _alert(resource="db-9", labels={"team": "dba"})
+    assert routing(dba) == "owned by bases-de-datos: routing rule 2 matches (label team=dba)"
+    assert routing(_alert(resource="mail-2")) == (
+        "owned by sistemas: the group that owns service Email (services.yaml)"
+    )
+    assert routing(_alert(resource="nobody")) == (
+        "owned by service-desk: routing.default_group, as no routing rule matches and the "
+        "service catalogue knows no owner"
+    )
