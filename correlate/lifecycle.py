@@ -334,6 +334,28 @@ def merge(
     return _inherit_crisis(grown, duplicate, now), merged
 
 
+def as_symptoms(
+    incident: Incident, reasons: Mapping[str, str], rules: Rules, now: datetime
+) -> Incident:
+    """The members of `incident` named in `reasons` (by fingerprint) become symptoms: their
+    root cause fails in the same incident."""
+    if not reasons:
+        return incident
+    alerts = tuple(
+        a.model_copy(update={"role": AlertRole.SYMPTOM, "cause": reasons[a.fingerprint]})
+        if a.fingerprint in reasons else a
+        for a in incident.alerts
+    )  # fmt: skip
+    notes = [
+        _note(
+            now, "alert", f"{where(a)} from {a.source} is now a symptom: {reasons[a.fingerprint]}"
+        )
+        for a in incident.alerts
+        if a.fingerprint in reasons
+    ]
+    return _changed(incident, alerts, rules, *notes)
+
+
 def _inherit_crisis(cause: Incident, duplicate: Incident, now: datetime) -> Incident:
     """A crisis declared on the duplicate is the cause's crisis: the committee has already
     been told, and a crisis is declared once, so the cause carries it on instead of

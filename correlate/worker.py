@@ -33,7 +33,7 @@ from correlate.dedup import Change, classify, remember
 from correlate.grouping import Grouping, group, within_window
 from correlate.placement import Placement, place
 from correlate.suppress import suppression
-from correlate.topology import find_cause, symptoms_of, upstream_resources
+from correlate.topology import find_cause, members_behind, symptoms_of, upstream_resources
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,13 @@ class CorrelateStage:
     async def _merge_symptoms(
         self, batch: Batch, cause: Incident, resource: str, rules: Rules, now: datetime
     ) -> Incident:
-        """Incidents opened shortly before their root cause's alert arrived join it."""
+        """Alerts that turn out to sit behind the cause become its symptoms: members of its
+        own incident, and incidents opened shortly before the cause's alert arrived."""
+        own = members_behind(cause, resource, rules.topology)
+        if own:
+            cause = lifecycle.as_symptoms(cause, own, rules, now)
+            batch.put(cause)
+            self._metrics.symptoms_joined.inc(len(own))
         since = now - rules.correlation.symptom_hold
         candidates = [
             i

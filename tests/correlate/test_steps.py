@@ -24,7 +24,7 @@ from correlate.dedup import Change, classify, remember
 from correlate.grouping import group
 from correlate.placement import place
 from correlate.suppress import suppression
-from correlate.topology import find_cause, symptoms_of
+from correlate.topology import find_cause, members_behind, symptoms_of
 from tests.conftest import T0
 
 FLAPPING = FlappingRules()
@@ -356,3 +356,39 @@ def test_the_owning_group_is_chosen_with_its_reason_on_the_timeline(rules: Rules
         "owned by service-desk: routing.default_group, as no routing rule matches and the "
         "service catalogue knows no owner"
     )
+
+
+def test_members_behind_a_cause_that_joins_their_own_incident_become_its_symptoms(
+    rules: Rules,
+) -> None:
+    # Blackbox ICMP probes of servers and of their switch in one Alertmanager group: the
+    # servers come first in the notification, then the switch joins their incident.
+    group_key = '{}:{alertname="ProbeFailure"}'
+    incident = _open(_alert("h1", resource="srv-mad-001", group_key=group_key), rules)
+    incident = lifecycle.add_firing(
+        incident,
+        _arrival(_alert("h2", resource="srv-mad-002", group_key=group_key), rules),
+        rules,
+        T0,
+    )
+    unrelated = _alert("p1", resource="pay-1", group_key=group_key)
+    incident = lifecycle.add_firing(incident, _arrival(unrelated, rules), rules, T0)
+    switch = _alert("s1", resource="sw-mad-core-1", group_key=group_key)
+    incident = lifecycle.add_firing(incident, _arrival(switch, rules), rules, T0)
+    behind = members_behind(incident, "sw-mad-core-1", rules.topology)
+    assert behind == {
+        "h1": "srv-mad-001 depends on sw-mad-core-1, which is failing",
+        "h2": "srv-mad-002 depends on sw-mad-core-1, which is failing",
+    }
+    regrouped = lifecycle.as_symptoms(incident, behind, rules, T0)
+    roles = {a.fingerprint: (a.role, a.cause) for a in regrouped.alerts}
+    assert roles["h1"] == (AlertRole.SYMPTOM, behind["h1"])
+    assert roles["h2"] == (AlertRole.SYMPTOM, behind["h2"])
+    assert roles["s1"][0] is AlertRole.MEMBER
+    assert roles["p1"][0] is AlertRole.MEMBER  # pay-1 does not sit behind the switch
+    assert regrouped.title == "HostDown on 2 resources (+2 symptoms)"
+    assert [e.text for e in regrouped.timeline[-2:]] == [
+        "HostDown on srv-mad-001 from generic is now a symptom: " + behind["h1"],
+        "HostDown on srv-mad-002 from generic is now a symptom: " + behind["h2"],
+    ]
+    assert members_behind(regrouped, "sw-mad-core-1", rules.topology) == {}
