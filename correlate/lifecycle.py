@@ -4,7 +4,7 @@ acknowledge, merge. Each change leaves a timeline entry saying which rule did it
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core.models import (
@@ -30,6 +30,8 @@ class Arrival:
     flapping: bool = False
     role: AlertRole = AlertRole.MEMBER
     cause: str = ""
+    flapping_why: str = ""
+    """Why it is flapping, when neither its own changes of state nor its source say so."""
 
 
 def _member(arrival: Arrival) -> IncidentAlert:
@@ -178,7 +180,7 @@ def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime
             text = f"{where(alert)} from {alert.source} joined; {arrival.cause or 'same group'}"
         notes.append(_note(now, "alert", text))
         if arrival.flapping:
-            notes.append(_flapping_note(alert, rules, now))
+            notes.append(_flapping_note(alert, rules, now, arrival.flapping_why))
     else:
         refired = existing.model_copy(
             update={"status": AlertStatus.FIRING, "last_seen": alert.received_at,
@@ -188,7 +190,7 @@ def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime
         alerts = tuple(refired if a is existing else a for a in incident.alerts)
         notes.append(_note(now, "alert", f"{where(alert)} fires again"))
         if arrival.flapping and not existing.flapping:
-            notes.append(_flapping_note(alert, rules, now))
+            notes.append(_flapping_note(alert, rules, now, arrival.flapping_why))
     update: dict[str, object] = {}
     if incident.resolving_since is not None:
         update = {"resolving_since": None}
@@ -236,15 +238,16 @@ def add_resolution(
     )  # fmt: skip
 
 
-def _flapping_note(alert: Alert, rules: Rules, now: datetime) -> TimelineEntry:
+def _flapping_note(alert: Alert, rules: Rules, now: datetime, why: str = "") -> TimelineEntry:
     """Why an alert is now taken as flapping, and what that changes for its incident."""
     flapping = rules.correlation.flapping
-    why = (
-        f"{alert.source} says so"
-        if alert.flapping
-        else f"it changed state more than {flapping.toggles} times within "
-        f"{_span(flapping.within)} (correlation.flapping)"
-    )
+    if not why:
+        why = (
+            f"{alert.source} says so"
+            if alert.flapping
+            else f"it changed state more than {flapping.toggles} times within "
+            f"{_span(flapping.within)} (correlation.flapping)"
+        )
     return _note(now, "flapping", f"{where(alert)} is flapping: {why}; the incident resolves "
                  f"only after its alerts stay resolved for {_span(flapping.calm)}")  # fmt: skip
 
@@ -289,7 +292,30 @@ def reopen(
             ),
         }
     )  # fmt: skip
-    return add_firing(reopened, arrival, rules, now)
+    return add_firing(reopened, _flapping_incident(incident, arrival, rules, now), rules, now)
+
+
+_STATE_CHANGES = ("opened", "resolved", "reopened")
+
+
+def _flapping_incident(
+    incident: Incident, arrival: Arrival, rules: Rules, now: datetime
+) -> Arrival:
+    """`arrival`, taken as flapping when the incident it reopens has changed state too often.
+    Some sources give each occurrence of one problem a new id (Zabbix a new event id for
+    each problem of a trigger): no fingerprint of theirs ever flaps, their incident does."""
+    flapping = rules.correlation.flapping
+    changes = 1 + sum(
+        e.kind in _STATE_CHANGES and now - e.at <= flapping.within for e in incident.timeline
+    )
+    if arrival.flapping or changes <= flapping.toggles:
+        return arrival
+    why = (
+        f"its incident changed state {changes} times within {_span(flapping.within)}, more "
+        f"than {flapping.toggles} (correlation.flapping), as a problem that keeps coming back "
+        "under new ids"
+    )
+    return replace(arrival, flapping=True, flapping_why=why)
 
 
 def acknowledge(incident: Incident, alert: Alert, now: datetime) -> Incident:

@@ -392,3 +392,34 @@ def test_members_behind_a_cause_that_joins_their_own_incident_become_its_symptom
         "HostDown on srv-mad-002 from generic is now a symptom: " + behind["h2"],
     ]
     assert members_behind(regrouped, "sw-mad-core-1", rules.topology) == {}
+
+
+def test_an_incident_that_keeps_coming_back_under_new_alert_ids_is_flapping(
+    rules: Rules,
+) -> None:
+    # Zabbix gives each new problem of a trigger its own event id, hence its own fingerprint:
+    # no fingerprint ever changes state more than twice, but the incident does.
+    incident = _open(_alert("e1"), rules)
+    for n in range(1, 4):
+        down, up = T0 + timedelta(minutes=3 * n), T0 + timedelta(minutes=3 * n - 1)
+        incident = lifecycle.add_resolution(
+            incident, _alert(f"e{n}", status=AlertStatus.RESOLVED, at=up), rules, up
+        )
+        assert incident.status is IncidentStatus.RESOLVED  # not flapping yet: resolves at once
+        incident = lifecycle.reopen(
+            incident, _arrival(_alert(f"e{n + 1}", at=down), rules), rules, down,
+            rules.correlation.reopen_window,
+        )  # fmt: skip
+        assert incident.flapping is (n == 3)  # the 7th change of state is one too many
+    [entry] = [e for e in incident.timeline if e.kind == "flapping"]
+    assert entry.text == (
+        "HostDown on web-1 is flapping: its incident changed state 7 times within 1h, more "
+        "than 6 (correlation.flapping), as a problem that keeps coming back under new ids; "
+        "the incident resolves only after its alerts stay resolved for 30m"
+    )
+    later = T0 + timedelta(minutes=11)
+    held = lifecycle.add_resolution(
+        incident, _alert("e4", status=AlertStatus.RESOLVED, at=later), rules, later
+    )
+    assert held.status is IncidentStatus.OPEN  # now it waits for the calm period
+    assert lifecycle.hold_ends(held, rules) == later + timedelta(minutes=30)
