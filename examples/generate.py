@@ -363,6 +363,25 @@ def flapping() -> Recording:
     return rec
 
 
+def flapping_zabbix() -> Recording:
+    """The same flapping uplink, seen by Zabbix: each time it goes down is a new problem with
+    a new event id, so no single alert ever changes state more than twice."""
+    rec = Recording()
+    start = utc(DAY, "10:00:00")
+    for pair in range(20):
+        down = start + timedelta(minutes=3 * pair)
+        up = down + timedelta(seconds=90)
+        problem = ZabbixProblem(
+            70_001 + pair, "Interface Gi0/1(uplink to Toledo): Link down", "vpn-gw-1",
+            "Average", down, 24_501, tags=(("component", "network"), ("interface", "Gi0/1")),
+            opdata="Current state: down (2)",
+        )  # fmt: skip
+        rec.add(down, "zabbix", problem.event())
+        rec.add(up, "zabbix", problem.event(recovered=up))
+    watchdog(rec, start, utc(DAY, "11:35:00"))
+    return rec
+
+
 def crisis() -> Recording:
     """Email (55,000 users) fails at 09:00 for three hours: SMTP and IMAP probes of every mail
     server fail, one server briefly recovers and fails again, all recover at 12:00."""
@@ -501,6 +520,7 @@ SCENARIOS: dict[str, Callable[[], Recording]] = {
     "switch-same-group": switch_same_group,
     "maintenance": maintenance,
     "flapping": flapping,
+    "flapping-zabbix": flapping_zabbix,
     "crisis": crisis,
     "cross-source": cross_source,
     "monitor-silent": monitor_silent,

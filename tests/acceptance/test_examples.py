@@ -167,8 +167,8 @@ def test_the_replay_of_each_example_has_the_expected_outcome(scenario: str) -> N
 
 def test_every_example_is_there_with_its_readme_and_expected_outcome() -> None:
     assert set(SCENARIOS) == {
-        "switch-outage", "switch-same-group", "maintenance", "flapping", "crisis", "cross-source",
-        "monitor-silent", "hold-down", "reopen", "growing-incident",
+        "switch-outage", "switch-same-group", "maintenance", "flapping", "flapping-zabbix",
+        "crisis", "cross-source", "monitor-silent", "hold-down", "reopen", "growing-incident",
     }  # fmt: skip
     for scenario in SCENARIOS:
         readme = (EXAMPLES / scenario / "README.md").read_text()
@@ -331,6 +331,20 @@ def test_a_check_toggling_40_times_is_one_flapping_incident_with_one_ticket() ->
     assert ticket["incident_id"] == incident["id"]
     # It resolves once the tunnel has stayed up for the calm period (30m) after its last
     # recovery at 10:58:30, not at any of the recoveries while it flapped.
+    assert incident["resolved_at"] == ticket["resolved_at"] == at("11:28:30")
+
+
+def test_a_zabbix_trigger_toggling_under_new_event_ids_is_one_flapping_incident() -> None:
+    out = replayed("flapping-zabbix")
+    [incident] = out["incidents"]
+    assert len({a["source_id"] for a in incident["alerts"]}) == 20  # one event id per problem
+    assert all(a["count"] == 2 for a in incident["alerts"])  # each fired once, resolved once
+    assert incident["flapping"]
+    [marked] = [e for e in incident["timeline"] if e["kind"] == "flapping"]
+    assert "its incident changed state 7 times within 1h" in marked["text"]
+    [ticket] = out["tickets"]
+    statuses = [c["new"] for c in ticket["history"] if c["field"] == "status"]
+    assert statuses == ["open", "resolved"] * 4  # not 20 times: once flapping, it waits
     assert incident["resolved_at"] == ticket["resolved_at"] == at("11:28:30")
 
 
