@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from core.bus import Entry, Stream
@@ -255,7 +256,8 @@ class CorrelateStage:
             and within_window(latest.resolved_at, now, grouping.reopen_window)
         ):
             batch.reopened.add(latest.id)
-            return lifecycle.reopen(latest, arrival, rules, now, grouping.reopen_window)
+            back = replace(arrival, cause=grouping.why)
+            return lifecycle.reopen(latest, back, rules, now, grouping.reopen_window)
         incident_id = await self._store.next_id("INC")
         batch.opened.add(incident_id)
         owned = owner(arrival.alert, arrival.service, rules)

@@ -17,6 +17,7 @@ import functools
 import importlib.util
 import io
 import json
+import re
 import sys
 from collections import Counter
 from datetime import datetime, timedelta
@@ -163,6 +164,39 @@ def test_the_replay_of_each_example_has_the_expected_outcome(scenario: str) -> N
     got = outcome(replayed(scenario))
     print(f"{scenario}: compression {got['compression']}")  # noqa: T201 - shown with -s
     assert got == expected(scenario)
+
+
+REASONED = {
+    # Each kind of decision, and what its timeline entry must say of its rule or reason.
+    "opened": r"^opened by .+ from [\w-]+; grouping: (rule [\w-]+ \(.+\)|same .+)$",
+    "priority": r"^(priority (raised|lowered) from P\d to P\d: )?P\d from impact \w+ \(.+\) "
+    r"and urgency \w+ \(severity \w+\)$",
+    "routing": r"^owned by [\w-]+: (routing rule \d+ matches \(.+\)|the group that owns service "
+    r".+ \(services\.yaml\)|routing\.default_group, .+)$",
+    "alert": r"^.+ (joined as a symptom: .+ depends on .+, which is failing|joined; (rule "
+    r"[\w-]+ \(.+\)|same [\w]+ group \(.+\)|.+ is already failing in INC-\d+)|is now a "
+    r"symptom: .+ depends on .+, which is failing|fires again|resolved)$",
+    "resolved": r"^resolved: (all \d+ alerts resolved|its alerts stayed resolved through the "
+    r"(hold-down|calm period)|merged into INC-\d+: .+ \(.+ depends on .+\))$",
+    "reopened": r"^reopened by .+: \d+s after it resolved, within the reopen window of \d+s$",
+    "flapping": r"^.+ is flapping: (.+ \(correlation\.flapping\).*|[\w-]+ says so); the "
+    r"incident resolves only "
+    r"after its alerts stay resolved for \w+$",
+    "hold-down": r"^(all alerts resolved; resolves at .+ \((hold-down|calm period of a "
+    r"flapping incident) of \w+\)|.+ fired again before the hold-down ended: .+)$",
+    "crisis": r"^crisis (declared by rule [\w-]+: .+|carried over from INC-\d+, where rule "
+    r"[\w-]+ declared it .+)$",
+    "merged": r"^INC-\d+ merged in: its \d+ alert\(s\) are symptoms of this incident \(.+ "
+    r"depends on .+\)$",
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_decision_leaves_a_timeline_entry_with_its_rule_or_reason(scenario: str) -> None:
+    for incident in replayed(scenario)["incidents"]:
+        for entry in incident["timeline"]:
+            assert entry["kind"] in REASONED, entry
+            assert re.match(REASONED[entry["kind"]], entry["text"]), (incident["id"], entry)
 
 
 def test_every_example_is_there_with_its_readme_and_expected_outcome() -> None:
