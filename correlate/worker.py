@@ -82,10 +82,13 @@ class CorrelateStage:
         changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in good))])
         for state in batch.states.values():
             changes.put_alert_state(state)
+        # An incident opened and merged within this batch was never seen by anyone: it is
+        # kept on record, but announcing it would only open a ticket already resolved.
+        unseen = batch.opened & batch.merged
         for incident_id in sorted(batch.touched):
             incident = batch.final(incident_id)
             changes.put_incident(incident)
-            if incident_id in batch.changed:
+            if incident_id in batch.changed and incident_id not in unseen:
                 changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
         changes.suppressions = batch.suppressions
         changes.heartbeats = batch.heartbeats
