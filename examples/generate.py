@@ -84,7 +84,8 @@ def prom_alert(summary: str, starts_at: datetime, **labels: str) -> PromAlert:
 
 
 def _am_fingerprint(labels: dict[str, str]) -> str:
-    # Alertmanager's fingerprint is a 64-bit hash of the label set: 16 hex digits.
+    # Alertmanager's fingerprint is a 64-bit hash of the label set in 16 hex digits: this one
+    # has its shape and, like it, is the same for the same labels (not its value).
     canonical = json.dumps(sorted(labels.items()), separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
