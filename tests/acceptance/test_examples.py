@@ -180,8 +180,7 @@ REASONED = {
     r"(hold-down|calm period)|merged into INC-\d+: .+ \(.+ depends on .+\))$",
     "reopened": r"^reopened by .+: \d+s after it resolved, within the reopen window of \d+s$",
     "flapping": r"^.+ is flapping: (.+ \(correlation\.flapping\).*|[\w-]+ says so); the "
-    r"incident resolves only "
-    r"after its alerts stay resolved for \w+$",
+    r"incident resolves only after its alerts stay resolved for \w+$",
     "hold-down": r"^(all alerts resolved; resolves at .+ \((hold-down|calm period of a "
     r"flapping incident) of \w+\)|.+ fired again before the hold-down ended: .+)$",
     "crisis": r"^crisis (declared by rule [\w-]+: .+|carried over from INC-\d+, where rule "
@@ -267,6 +266,11 @@ def test_a_core_switch_failing_opens_one_incident_with_every_host_behind_it_as_a
     assert all(i["merged_into"] == incident["id"] for i in merged)
     assert all(i["status"] == "resolved" for i in merged)
     assert all(i["opened_at"] < incident["opened_at"] for i in merged)
+    # 300 hosts within 90 s, the first of them 20 s before the switch.
+    first = min(moment(i["opened_at"]) for i in merged)
+    assert moment(incident["opened_at"]) - first == timedelta(seconds=20)
+    joined = [moment(e["at"]) for e in incident["timeline"] if "as a symptom" in e["text"]]
+    assert max(joined) - first <= timedelta(seconds=90)
     # One ticket for the incident people handle; the merged ones' tickets are closed.
     [ticket] = [t for t in out["tickets"] if t["incident_id"] == incident["id"]]
     assert [t["status"] for t in out["tickets"]] == ["resolved"] * len(out["tickets"])
