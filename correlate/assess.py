@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from core.models import Incident, Severity
-from core.rules import Criticality, Reach, Rules
+from dataclasses import dataclass
+
+from core.models import Alert, Incident, Severity
+from core.rules import AlertMatch, Criticality, Reach, Rules
 
 _CRITICALITY_ORDER = list(Criticality)
 
@@ -48,12 +50,43 @@ def assess(incident: Incident, rules: Rules) -> Incident:
     )
 
 
-def owner(service: str, first_alert_route: str | None, rules: Rules) -> str:
-    """The support group of an incident: a matching route, else its service's owner, else
-    the default group."""
-    if first_alert_route:
-        return first_alert_route
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    group: str
+    why: str
+    """Which rule chose the group, in words, for the timeline."""
+
+
+def owner(alert: Alert, service: str, rules: Rules) -> Ownership:
+    """The support group of an incident that `alert` (of `service`) opens: the first routing
+    rule that matches the alert, else the group that owns its service, else the default
+    group; with the reason."""
+    for number, route in enumerate(rules.routing.routes, start=1):
+        if route.match.matches(alert, service):
+            return Ownership(
+                route.group, f"routing rule {number} matches ({_in_words(route.match)})"
+            )
     known = rules.services.get(service)
     if known is not None and known.group:
-        return known.group
-    return rules.routing.default_group
+        return Ownership(known.group, f"the group that owns service {known.name} (services.yaml)")
+    return Ownership(
+        rules.routing.default_group,
+        "routing.default_group, as no routing rule matches and the service catalogue knows "
+        "no owner",
+    )
+
+
+def _in_words(match: AlertMatch) -> str:
+    parts = [
+        f"{field} {', '.join(values)}"
+        for field, values in (
+            ("sources", match.sources),
+            ("names", match.names),
+            ("resources", match.resources),
+            ("services", match.services),
+            ("severities", [s.value for s in match.severities]),
+        )
+        if values
+    ]
+    parts.extend(f"label {name}={'|'.join(patterns)}" for name, patterns in match.labels.items())
+    return "; ".join(parts) or "every alert"

@@ -4,7 +4,7 @@ acknowledge, merge. Each change leaves a timeline entry saying which rule did it
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core.models import (
@@ -31,6 +31,8 @@ class Arrival:
     flapping: bool = False
     role: AlertRole = AlertRole.MEMBER
     cause: str = ""
+    flapping_why: str = ""
+    """Why it is flapping, when neither its own changes of state nor its source say so."""
 
 
 def _member(arrival: Arrival) -> IncidentAlert:
@@ -113,13 +115,14 @@ def _rank(priority: Priority) -> int:
 @dataclass(frozen=True, slots=True)
 class Origin:
     """How a new incident came to be: its correlation key and rule (`why` in words), its
-    site and the support group that owns it."""
+    site and the support group that owns it (`owned_because` in words)."""
 
     key: str
     rule: str
     why: str
     site: str
     group: str
+    owned_because: str = ""
 
 
 def open_incident(
@@ -154,7 +157,12 @@ def open_incident(
             "timeline": (
                 *assessed.timeline,
                 _note(now, "priority", assessed.priority_reason),
-                _note(now, "routing", f"owned by {group}"),
+                _note(
+                    now,
+                    "routing",
+                    f"owned by {group}"
+                    + (f": {origin.owned_because}" if origin.owned_because else ""),
+                ),
             )
         }
     )
@@ -188,6 +196,8 @@ def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime
         else:
             text = f"{where(alert)} from {alert.source} joined; {arrival.cause or 'same group'}"
         notes.append(_note(now, "alert", text))
+        if arrival.flapping:
+            notes.append(_flapping_note(alert, rules, now, arrival.flapping_why))
     else:
         refired = existing.model_copy(
             update={"status": AlertStatus.FIRING, "last_seen": alert.received_at,
@@ -196,6 +206,8 @@ def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime
         )  # fmt: skip
         alerts = tuple(refired if a is existing else a for a in incident.alerts)
         notes.append(_note(now, "alert", f"{where(alert)} fires again"))
+        if arrival.flapping and not existing.flapping:
+            notes.append(_flapping_note(alert, rules, now, arrival.flapping_why))
     update: dict[str, object] = {}
     if incident.resolving_since is not None:
         update = {"resolving_since": None}
@@ -217,7 +229,11 @@ def add_resolution(
         if a.fingerprint == alert.fingerprint else a
         for a in incident.alerts
     )  # fmt: skip
-    changed = _changed(incident, alerts, rules, _note(now, "alert", f"{where(alert)} resolved"))
+    notes = [_note(now, "alert", f"{where(alert)} resolved")]
+    if flapping and any(a.fingerprint == alert.fingerprint and not a.flapping
+                        for a in incident.alerts):  # fmt: skip
+        notes.append(_flapping_note(alert, rules, now))
+    changed = _changed(incident, alerts, rules, *notes)
     if changed.firing:
         return changed
     wait = rules.correlation.flapping.calm if changed.flapping else rules.correlation.hold_down
@@ -237,6 +253,20 @@ def add_resolution(
             ),
         }
     )  # fmt: skip
+
+
+def _flapping_note(alert: Alert, rules: Rules, now: datetime, why: str = "") -> TimelineEntry:
+    """Why an alert is now taken as flapping, and what that changes for its incident."""
+    flapping = rules.correlation.flapping
+    if not why:
+        why = (
+            f"{alert.source} says so"
+            if alert.flapping
+            else f"it changed state more than {flapping.toggles} times within "
+            f"{_span(flapping.within)} (correlation.flapping)"
+        )
+    return _note(now, "flapping", f"{where(alert)} is flapping: {why}; the incident resolves "
+                 f"only after its alerts stay resolved for {_span(flapping.calm)}")  # fmt: skip
 
 
 def hold_ends(incident: Incident, rules: Rules) -> datetime | None:
@@ -279,7 +309,30 @@ def reopen(
             ),
         }
     )  # fmt: skip
-    return add_firing(reopened, arrival, rules, now)
+    return add_firing(reopened, _flapping_incident(incident, arrival, rules, now), rules, now)
+
+
+_STATE_CHANGES = ("opened", "resolved", "reopened")
+
+
+def _flapping_incident(
+    incident: Incident, arrival: Arrival, rules: Rules, now: datetime
+) -> Arrival:
+    """`arrival`, taken as flapping when the incident it reopens has changed state too often.
+    Some sources give each occurrence of one problem a new id (Zabbix a new event id for
+    each problem of a trigger): no fingerprint of theirs ever flaps, their incident does."""
+    flapping = rules.correlation.flapping
+    changes = 1 + sum(
+        e.kind in _STATE_CHANGES and now - e.at <= flapping.within for e in incident.timeline
+    )
+    if arrival.flapping or changes <= flapping.toggles:
+        return arrival
+    why = (
+        f"its incident changed state {changes} times within {_span(flapping.within)}, more "
+        f"than {flapping.toggles} (correlation.flapping), as a problem that keeps coming back "
+        "under new ids"
+    )
+    return replace(arrival, flapping=True, flapping_why=why)
 
 
 def acknowledge(incident: Incident, alert: Alert, now: datetime) -> Incident:
@@ -321,7 +374,51 @@ def merge(
         now,
         f"merged into {cause.id}: its alerts are symptoms of that incident ({example})",
     )
-    return grown, merged
+    return _inherit_crisis(grown, duplicate, now), merged
+
+
+def as_symptoms(
+    incident: Incident, reasons: Mapping[str, str], rules: Rules, now: datetime
+) -> Incident:
+    """The members of `incident` named in `reasons` (by fingerprint) become symptoms: their
+    root cause fails in the same incident."""
+    if not reasons:
+        return incident
+    alerts = tuple(
+        a.model_copy(update={"role": AlertRole.SYMPTOM, "cause": reasons[a.fingerprint]})
+        if a.fingerprint in reasons else a
+        for a in incident.alerts
+    )  # fmt: skip
+    notes = [
+        _note(
+            now, "alert", f"{where(a)} from {a.source} is now a symptom: {reasons[a.fingerprint]}"
+        )
+        for a in incident.alerts
+        if a.fingerprint in reasons
+    ]
+    return _changed(incident, alerts, rules, *notes)
+
+
+def _inherit_crisis(cause: Incident, duplicate: Incident, now: datetime) -> Incident:
+    """A crisis declared on the duplicate is the cause's crisis: the committee has already
+    been told, and a crisis is declared once, so the cause carries it on instead of
+    declaring it again."""
+    if not duplicate.crisis or cause.crisis:
+        return cause
+    declared = duplicate.crisis_declared_at or now
+    return cause.model_copy(
+        update={
+            "crisis": True,
+            "crisis_rule": duplicate.crisis_rule,
+            "crisis_declared_at": declared,
+            "timeline": (
+                *cause.timeline,
+                _note(now, "crisis", f"crisis carried over from {duplicate.id}, where rule "
+                      f"{duplicate.crisis_rule} declared it at {declared.strftime('%H:%M:%S')} "
+                      "UTC: declared once, not again"),
+            ),
+        }
+    )  # fmt: skip
 
 
 def declare_crisis(incident: Incident, rule: str, description: str, now: datetime) -> Incident:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from core.models import AlertStatus, Incident
+from core.models import AlertRole, AlertStatus, Incident
 from core.rules import Rules, Topology
 
 
@@ -60,4 +60,19 @@ def symptoms_of(
         else:
             if firing:
                 found[incident.id] = reasons
+    return found
+
+
+def members_behind(incident: Incident, cause_resource: str, topology: Topology) -> dict[str, str]:
+    """Firing members of `incident` that sit behind `cause_resource`, which fails in that same
+    incident, with the reason for each (by fingerprint). A sender that groups a switch with
+    its hosts (one Alertmanager group of ICMP probes) brings them in as members before the
+    switch is known to be their cause."""
+    found: dict[str, str] = {}
+    for alert in incident.alerts:
+        if alert.role is AlertRole.SYMPTOM or alert.status is not AlertStatus.FIRING:
+            continue
+        via = dict(topology.ancestors(alert.resource)).get(cause_resource)
+        if via is not None:
+            found[alert.fingerprint] = _reason(alert.resource, cause_resource, via)
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from core.bus import Entry, Stream
@@ -33,7 +34,7 @@ from correlate.dedup import Change, classify, remember
 from correlate.grouping import Grouping, group, within_window
 from correlate.placement import Placement, place
 from correlate.suppress import suppression
-from correlate.topology import find_cause, symptoms_of, upstream_resources
+from correlate.topology import find_cause, members_behind, symptoms_of, upstream_resources
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,13 @@ class CorrelateStage:
         changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in good))])
         for state in batch.states.values():
             changes.put_alert_state(state)
+        # An incident opened and merged within this batch was never seen by anyone: it is
+        # kept on record, but announcing it would only open a ticket already resolved.
+        unseen = batch.opened & batch.merged
         for incident_id in sorted(batch.touched):
             incident = batch.final(incident_id)
             changes.put_incident(incident)
-            if incident_id in batch.changed:
+            if incident_id in batch.changed and incident_id not in unseen:
                 changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
         changes.suppressions = batch.suppressions
         changes.heartbeats = batch.heartbeats
@@ -255,16 +259,13 @@ class CorrelateStage:
             and within_window(latest.resolved_at, now, grouping.reopen_window)
         ):
             batch.reopened.add(latest.id)
-            return lifecycle.reopen(latest, arrival, rules, now, grouping.reopen_window)
+            back = replace(arrival, cause=grouping.why)
+            return lifecycle.reopen(latest, back, rules, now, grouping.reopen_window)
         incident_id = await self._store.next_id("INC")
-        routes = rules.routing.routes
-        route = next(
-            (r.group for r in routes if r.match.matches(arrival.alert, arrival.service)), None
-        )
         batch.opened.add(incident_id)
+        owned = owner(arrival.alert, arrival.service, rules)
         origin = lifecycle.Origin(
-            grouping.key, grouping.rule, grouping.why, placement.site,
-            owner(arrival.service, route, rules),
+            grouping.key, grouping.rule, grouping.why, placement.site, owned.group, owned.why
         )  # fmt: skip
         opened = lifecycle.open_incident(incident_id, origin, arrival, rules, now)
         runbooks = self._rules.runbooks
@@ -274,7 +275,13 @@ class CorrelateStage:
     async def _merge_symptoms(
         self, batch: Batch, cause: Incident, resource: str, rules: Rules, now: datetime
     ) -> Incident:
-        """Incidents opened shortly before their root cause's alert arrived join it."""
+        """Alerts that turn out to sit behind the cause become its symptoms: members of its
+        own incident, and incidents opened shortly before the cause's alert arrived."""
+        own = members_behind(cause, resource, rules.topology)
+        if own:
+            cause = lifecycle.as_symptoms(cause, own, rules, now)
+            batch.put(cause)
+            self._metrics.symptoms_joined.inc(len(own))
         since = now - rules.correlation.symptom_hold
         candidates = [
             i for i in await batch.recent_open(since) if i.id != cause.id and i.merged_into is None

@@ -24,7 +24,7 @@ from correlate.dedup import Change, classify, remember
 from correlate.grouping import group
 from correlate.placement import place
 from correlate.suppress import suppression
-from correlate.topology import find_cause, symptoms_of
+from correlate.topology import find_cause, members_behind, symptoms_of
 from tests.conftest import T0
 
 FLAPPING = FlappingRules()
@@ -53,9 +53,9 @@ def _arrival(alert: Alert, rules: Rules) -> lifecycle.Arrival:
 def _open(alert: Alert, rules: Rules) -> Incident:
     placement = place(alert, rules)
     grouping = group(alert, placement, rules)
+    owned = owner(alert, placement.service, rules)
     origin = lifecycle.Origin(
-        grouping.key, grouping.rule, grouping.why, placement.site,
-        owner(placement.service, None, rules),
+        grouping.key, grouping.rule, grouping.why, placement.site, owned.group, owned.why
     )  # fmt: skip
     return lifecycle.open_incident(
         "INC-1", origin, _arrival(alert, rules), rules, alert.received_at
@@ -279,3 +279,147 @@ def test_repeats_count_without_a_new_version(rules: Rules) -> None:
     again = lifecycle.count_repeats(incident, {"f1": lifecycle.Repeats(3, later)})
     assert (again.alerts[0].count, again.alerts[0].last_seen) == (4, later)
     assert again.version == incident.version
+
+
+def test_a_crisis_declared_on_an_incident_merged_into_its_cause_is_not_declared_again(
+    rules: Rules,
+) -> None:
+    # Web servers alert 20 s before their switch: their incident is a P1 of the citizen
+    # portal, and the committee hears of a crisis. When the switch's alert arrives, that
+    # incident merges into the switch's: the crisis goes with it, and is not declared twice.
+    webs = _open(_alert("w1", resource="web-1", severity=Severity.CRITICAL), rules)
+    rule = crisis.crisis_rule(webs, rules, T0, site_services=1)
+    assert rule is not None
+    webs = lifecycle.declare_crisis(webs, rule.name, rule.describe(), T0)
+    later = T0 + timedelta(seconds=20)
+    switch = _open(_alert("s1", resource="sw-mad-core-1", at=later), rules).model_copy(
+        update={"id": "INC-2"}
+    )
+    assert not switch.crisis
+    reasons = symptoms_of("sw-mad-core-1", [webs], rules.topology)[webs.id]
+    grown, merged = lifecycle.merge(switch, webs, reasons, rules, later)
+    assert (grown.crisis, grown.crisis_rule, grown.crisis_declared_at) == (
+        True, "mass-outage", T0,
+    )  # fmt: skip
+    assert crisis.crisis_rule(grown, rules, later, site_services=2) is None
+    assert grown.timeline[-1].kind == "crisis"
+    assert "carried over from INC-1" in grown.timeline[-1].text
+    assert merged.crisis  # what happened to the merged incident stays on record
+
+
+def test_an_alert_becoming_flapping_leaves_a_timeline_entry_with_the_rule(rules: Rules) -> None:
+    incident = _open(_alert(), rules)
+    calm = lifecycle.add_firing(incident, _arrival(_alert("f2", resource="web-2"), rules),
+                                rules, T0)  # fmt: skip
+    assert all(e.kind != "flapping" for e in calm.timeline)
+    toggling = lifecycle.Arrival(_alert(), "", flapping=True)
+    flapping = lifecycle.add_firing(calm, toggling, rules, T0)
+    assert flapping.flapping
+    [entry] = [e for e in flapping.timeline if e.kind == "flapping"]
+    assert entry.text == (
+        "HostDown on web-1 is flapping: it changed state more than 6 times within 1h "
+        "(correlation.flapping); the incident resolves only after its alerts stay resolved "
+        "for 30m"
+    )
+    again = lifecycle.add_firing(flapping, toggling, rules, T0)
+    assert [e.kind for e in again.timeline].count("flapping") == 1  # said once
+    # The same when the change that makes it flapping is a resolution.
+    resolved = lifecycle.add_resolution(
+        calm, _alert(status=AlertStatus.RESOLVED), rules, T0, flapping=True
+    )
+    assert [e.kind for e in resolved.timeline].count("flapping") == 1
+
+
+def test_a_source_that_says_flapping_is_named_in_the_timeline(rules: Rules) -> None:
+    incident = _open(_alert(), rules)
+    said = lifecycle.Arrival(_alert(flapping=True), "", flapping=True)
+    flapping = lifecycle.add_firing(incident, said, rules, T0)
+    [entry] = [e for e in flapping.timeline if e.kind == "flapping"]
+    assert entry.text.startswith("HostDown on web-1 is flapping: generic says so;")
+
+
+def test_the_owning_group_is_chosen_with_its_reason_on_the_timeline(rules: Rules) -> None:
+    def routing(alert: Alert) -> str:
+        [entry] = [e for e in _open(alert, rules).timeline if e.kind == "routing"]
+        return entry.text
+
+    link = _alert(name="Interface Te1/1/1: Link down", resource="sw-mad-core-1")
+    assert routing(link) == (
+        "owned by redes: routing rule 1 matches (names *Switch*, *Interface*, *BGP*, *Link*)"
+    )
+    dba = _alert(resource="db-9", labels={"team": "dba"})
+    assert routing(dba) == "owned by bases-de-datos: routing rule 2 matches (label team=dba)"
+    assert routing(_alert(resource="mail-2")) == (
+        "owned by sistemas: the group that owns service Email (services.yaml)"
+    )
+    assert routing(_alert(resource="nobody")) == (
+        "owned by service-desk: routing.default_group, as no routing rule matches and the "
+        "service catalogue knows no owner"
+    )
+
+
+def test_members_behind_a_cause_that_joins_their_own_incident_become_its_symptoms(
+    rules: Rules,
+) -> None:
+    # Blackbox ICMP probes of servers and of their switch in one Alertmanager group: the
+    # servers come first in the notification, then the switch joins their incident.
+    group_key = '{}:{alertname="ProbeFailure"}'
+    incident = _open(_alert("h1", resource="srv-mad-001", group_key=group_key), rules)
+    incident = lifecycle.add_firing(
+        incident,
+        _arrival(_alert("h2", resource="srv-mad-002", group_key=group_key), rules),
+        rules,
+        T0,
+    )
+    unrelated = _alert("p1", resource="pay-1", group_key=group_key)
+    incident = lifecycle.add_firing(incident, _arrival(unrelated, rules), rules, T0)
+    switch = _alert("s1", resource="sw-mad-core-1", group_key=group_key)
+    incident = lifecycle.add_firing(incident, _arrival(switch, rules), rules, T0)
+    behind = members_behind(incident, "sw-mad-core-1", rules.topology)
+    assert behind == {
+        "h1": "srv-mad-001 depends on sw-mad-core-1, which is failing",
+        "h2": "srv-mad-002 depends on sw-mad-core-1, which is failing",
+    }
+    regrouped = lifecycle.as_symptoms(incident, behind, rules, T0)
+    roles = {a.fingerprint: (a.role, a.cause) for a in regrouped.alerts}
+    assert roles["h1"] == (AlertRole.SYMPTOM, behind["h1"])
+    assert roles["h2"] == (AlertRole.SYMPTOM, behind["h2"])
+    assert roles["s1"][0] is AlertRole.MEMBER
+    assert roles["p1"][0] is AlertRole.MEMBER  # pay-1 does not sit behind the switch
+    assert regrouped.title == "HostDown on 2 resources (+2 symptoms)"
+    assert [e.text for e in regrouped.timeline[-2:]] == [
+        "HostDown on srv-mad-001 from generic is now a symptom: " + behind["h1"],
+        "HostDown on srv-mad-002 from generic is now a symptom: " + behind["h2"],
+    ]
+    assert members_behind(regrouped, "sw-mad-core-1", rules.topology) == {}
+
+
+def test_an_incident_that_keeps_coming_back_under_new_alert_ids_is_flapping(
+    rules: Rules,
+) -> None:
+    # Zabbix gives each new problem of a trigger its own event id, hence its own fingerprint:
+    # no fingerprint ever changes state more than twice, but the incident does.
+    incident = _open(_alert("e1"), rules)
+    for n in range(1, 4):
+        down, up = T0 + timedelta(minutes=3 * n), T0 + timedelta(minutes=3 * n - 1)
+        incident = lifecycle.add_resolution(
+            incident, _alert(f"e{n}", status=AlertStatus.RESOLVED, at=up), rules, up
+        )
+        assert incident.status is IncidentStatus.RESOLVED  # not flapping yet: resolves at once
+        incident = lifecycle.reopen(
+            incident, _arrival(_alert(f"e{n + 1}", at=down), rules), rules, down,
+            rules.correlation.reopen_window,
+        )  # fmt: skip
+        assert incident.flapping is (n == 3)  # the 7th change of state is one too many
+    [entry] = [e for e in incident.timeline if e.kind == "flapping"]
+    assert entry.text == (
+        "HostDown on web-1 is flapping: its incident changed state 7 times within 1h, more "
+        "than 6 (correlation.flapping), as a problem that keeps coming back under new ids; "
+        "the incident resolves only after its alerts stay resolved for 30m"
+    )
+    later = T0 + timedelta(minutes=11)
+    held = lifecycle.add_resolution(
+        incident, _alert("e4", status=AlertStatus.RESOLVED, at=later), rules, later
+    )
+    assert held.status is IncidentStatus.OPEN  # now it waits for the calm period
+    assert lifecycle.hold_ends(held, rules) == later + timedelta(minutes=30)
