@@ -185,6 +185,7 @@ REASONED = {
     r"flapping incident) of \w+\)|.+ fired again before the hold-down ended: .+)$",
     "crisis": r"^crisis (declared by rule [\w-]+: .+|carried over from INC-\d+, where rule "
     r"[\w-]+ declared it .+)$",
+    "runbook": r"^runbook: .+ \(/runbooks/[a-z0-9-]+, owned by [\w-]+\)$",
     "merged": r"^INC-\d+ merged in: its \d+ alert\(s\) are symptoms of this incident \(.+ "
     r"depends on .+\)$",
 }
