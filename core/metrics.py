@@ -110,3 +110,20 @@ def make_runtime_metrics(registry: CollectorRegistry) -> RuntimeMetrics:
             registry=registry,
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BusMetrics:
+    reclaimed: Counter
+
+
+def make_bus_metrics(registry: CollectorRegistry) -> BusMetrics:
+    return BusMetrics(
+        reclaimed=Counter(
+            "sereno_bus_reclaimed_total",
+            "Entries taken over from a consumer that held them past the idle threshold, by"
+            " stream and group.",
+            ["stream", "group"],
+            registry=registry,
+        )
+    )

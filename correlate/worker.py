@@ -34,6 +34,9 @@ class _Batch:
     def __init__(self, store: Store, states: dict[str, AlertState]) -> None:
         self.store = store
         self.states = states
+        self.read_states = dict(states)
+        self.read: dict[str, Incident] = {}
+        """Each incident as first read from the store: what the batch's decisions rest on."""
         self.incidents: dict[str, Incident] = {}
         self.open_by_key: dict[str, str | None] = {}
         self.opened: set[str] = set()
@@ -47,6 +50,7 @@ class _Batch:
             found = await self.store.get_incident(incident_id)
             if found is None:
                 return None
+            self.read.setdefault(found.id, found)
             self.incidents[incident_id] = found
         return self.incidents[incident_id]
 
@@ -55,6 +59,7 @@ class _Batch:
             found = await self.store.open_incident_for_key(key)
             self.open_by_key[key] = found.id if found else None
             if found is not None:
+                self.read.setdefault(found.id, found)
                 self.incidents.setdefault(found.id, found)
         incident_id = self.open_by_key[key]
         return None if incident_id is None else self.incidents[incident_id]
@@ -63,6 +68,7 @@ class _Batch:
         """The newest incident of `key` in any status, as this batch has left it."""
         found = await self.store.latest_incident_for_key(key)
         if found is not None:
+            self.read.setdefault(found.id, found)
             self.incidents.setdefault(found.id, found)
         candidates = [i for i in self.incidents.values() if i.key == key]
         return max(candidates, key=lambda i: (i.opened_at, i.id), default=None)
@@ -125,10 +131,13 @@ class CorrelateStage:
         changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in good))])
         for state in batch.states.values():
             changes.put_alert_state(state)
+            # Another worker may be correlating the same alerts: commit only on what we read.
+            changes.expect_alert_state(state.fingerprint, batch.read_states.get(state.fingerprint))
         now = self._clock.now()
         for incident_id in sorted(batch.touched):
             incident = batch.final(incident_id)
             changes.put_incident(incident)
+            changes.expect_incident(incident_id, batch.read.get(incident_id))
             if incident_id in batch.changed:
                 changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
         await self._store.commit(changes)

@@ -1,0 +1,72 @@
+"""Where the Redis store keeps what, and the sortable members of its indexes.
+
+Every record kind is a few hashes keyed by id plus sorted sets of members that sort as
+SQLite's ORDER BY does: all scores are 0, so members sort byte by byte (as SQLite's
+BINARY collation does) and a member is `time|insertion number|id`, the insertion number
+standing for SQLite's rowid. All keys are fixed names, passed to scripts as KEYS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.bus import Stream
+from core.redisdb import RedisDatabase
+
+SEQ_DIGITS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class StoreKeys:
+    ids: str
+    seq: str
+    incident_body: str
+    incident_key: str
+    incident_status: str
+    incident_priority: str
+    incident_service: str
+    incident_member: str
+    incident_open: str
+    incidents_by_key: str
+    incidents_by_time: str
+    alert_state: str
+    ticket_body: str
+    ticket_for: str
+    tickets_by_time: str
+    notification_body: str
+    notification_member: str
+    notifications_by_time: str
+
+    @classmethod
+    def of(cls, db: RedisDatabase) -> StoreKeys:
+        return cls(**{name: db.key(name.replace("_", "-")) for name in cls.__dataclass_fields__})
+
+    def fixed(self) -> list[str]:
+        """The store's keys in a fixed order; the commit script reads them as KEYS[1..n]."""
+        return [getattr(self, name) for name in self.__dataclass_fields__]
+
+
+STORE_KEY_COUNT = len(StoreKeys.__dataclass_fields__)
+
+
+def stream_keys(db: RedisDatabase) -> list[str]:
+    """Each stream and its dead letters, after the store's keys: KEYS[n+1..]."""
+    return [key for stream in Stream for key in (db.stream_key(stream), db.dead_key(stream))]
+
+
+def key_prefix(correlation_key: str) -> str:
+    """Start of every `incidents-by-key` member of `correlation_key`.
+
+    The length in bytes first, so no key is the start of another's members, whatever
+    bytes either holds."""
+    return f"{len(correlation_key.encode()):08d}:{correlation_key}\x00"
+
+
+def ticket_pair(incident_id: str, backend: str) -> str:
+    """The `ticket-for` field of one incident and backend, unambiguous whatever they hold."""
+    return f"{len(incident_id.encode()):08d}:{incident_id}{backend}"
+
+
+def member_id(member: str) -> str:
+    """The id at the end of a `time|insertion number|id` member."""
+    return member.split("|", 2)[2]
