@@ -147,6 +147,17 @@ return redis.call('XTRIM', stream, 'MINID', floor)
 """
 
 
+_COUNT_AFTER = """
+local n, after = 0, '(' .. ARGV[1]
+while true do
+  local page = redis.call('XRANGE', KEYS[1], after, '+', 'COUNT', 1000)
+  n = n + #page
+  if #page < 1000 then return n end
+  after = '(' .. page[#page][1]
+end
+"""
+
+
 def _order(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
@@ -245,11 +256,10 @@ class RedisBus:
                 for info in sorted(infos, key=lambda i: str(i["name"])):
                     unread = info.get("lag")
                     if unread is None:
-                        # Redis cannot tell after entries past the group were deleted; count.
-                        after = await self._db.client.xrange(
-                            key, f"({info['last-delivered-id']}", "+"
+                        # Redis cannot always tell (after deletions); count on the server.
+                        unread = await self._db.script(_COUNT_AFTER)(
+                            keys=[key], args=[text(info["last-delivered-id"])]
                         )
-                        unread = len(after or [])
                     lags.append(
                         Backlog(stream, str(info["name"]), int(unread), int(info["pending"]))
                     )

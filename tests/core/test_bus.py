@@ -3,12 +3,14 @@ reclaiming, dead letters and trimming."""
 
 from __future__ import annotations
 
+import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from core.bus import Bus, Stream
+from core.config import Settings
 from core.metrics import make_bus_metrics
 from core.storage import Storage
-from tests.conftest import StorageFactory
+from tests.conftest import REDIS_URL, StorageFactory
 
 
 async def _lag(bus: Bus, group: str) -> tuple[int, int]:
@@ -165,3 +167,22 @@ async def test_trimming_never_drops_an_unread_or_pending_entry(storage: Storage)
     assert [(lag.unread, lag.pending) for lag in await bus.backlog()] == [(0, 0)] * 3
     await bus.publish(Stream.ALERTS, ["e11"])
     assert [e.body for e in await bus.read(Stream.ALERTS, "a", "w", 10)] == ["e11"]
+
+
+async def test_redis_backlog_counts_even_when_redis_cannot_tell_the_lag(
+    settings: Settings, redis_prefix: str
+) -> None:
+    on_redis = settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": redis_prefix})
+    async with Storage(on_redis) as storage:
+        ids = await storage.bus.publish(Stream.ALERTS, ["a", "b", "c"])
+        await storage.bus.read(Stream.ALERTS, "g", "w", 1)
+        client = aioredis.Redis.from_url(REDIS_URL)
+        try:
+            # A deleted entry past where the group has read leaves Redis's lag unknown.
+            await client.xdel(f"{redis_prefix}:stream:alerts", ids[2])
+            [info] = await client.xinfo_groups(f"{redis_prefix}:stream:alerts")
+        finally:
+            await client.aclose()
+        assert info["lag"] is None
+        [lag] = await storage.bus.backlog()
+    assert (lag.unread, lag.pending) == (1, 1)
