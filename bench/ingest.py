@@ -7,8 +7,14 @@ Alertmanager sends them), at concurrency C, and prints one JSON line of figures.
 run and prints the ratio. Before either, it measures the load generator's own ceiling
 against a trivial handler, so a generator-bound figure is never mistaken for the server's.
 
+With `--redis URL` Sereno keeps its streams and state in Redis (under a key prefix of the
+run's own, deleted afterwards); with `--correlate-workers N [M ...]` as well, `sereno serve`
+runs every stage but correlate and N `sereno worker correlate` processes do that, one
+JSON line per N, all in the same run.
+
     python bench/ingest.py --batch 1
     python bench/ingest.py --batch 100 --vs-alertmanager
+    python bench/ingest.py --batch 100 --redis redis://127.0.0.1:6379/0 --correlate-workers 1 2
 """
 
 from __future__ import annotations
@@ -24,14 +30,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis
 
 REPO = Path(__file__).resolve().parent.parent
 SERENO = Path(sys.executable).with_name("sereno")
@@ -234,6 +242,24 @@ async def drained(base: str, load: Load, within_s: float) -> tuple[list[Any], li
     return incidents, tickets
 
 
+async def settled(base: str, within_s: float) -> float:
+    """Wait until no stream has anything unread or pending; returns when (perf_counter)."""
+    deadline = time.monotonic() + within_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            async with session.get(f"{base}/metrics") as r:
+                text = await r.text()
+            backlog = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith(("sereno_bus_backlog_unread{", "sereno_bus_backlog_pending{"))
+            )
+            if backlog == 0:
+                return time.perf_counter()
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"the pipeline did not settle within {within_s}s")
+
+
 def pipeline_latencies(incidents: list[Any], tickets: list[Any]) -> dict[str, float | None]:
     """Alert → incident and alert → ticket, from the server's own wall-clock timestamps."""
     first_seen = {
@@ -275,7 +301,9 @@ def figures(target: str, load: Load, posted: Posted, pid: int | None) -> dict[st
     }
 
 
-def run_sereno(load: Load, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def run_sereno(
+    load: Load, args: argparse.Namespace, workdir: Path, correlate_workers: int = 0
+) -> dict[str, Any]:
     bodies = load.sereno_bodies()
     if args.url:
         base, pid = args.url.rstrip("/"), args.pid
@@ -283,26 +311,63 @@ def run_sereno(load: Load, args: argparse.Namespace, workdir: Path) -> dict[str,
                                       load.concurrency))  # fmt: skip
         incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
         return figures("sereno", load, posted, pid) | pipeline_latencies(incidents, tickets)
-    config = workdir / "sereno.yaml"
+    prefix = f"{{sereno-bench-{uuid.uuid4().hex[:12]}}}"
+    config = workdir / f"sereno-{prefix[1:-1]}.yaml"
     # The limiter runs, with limits no benchmark reaches: it measures the server, not a cap.
-    config.write_text(
-        f"rules_dir: {REPO / 'rules'}\ningest:\n  rate_per_s: 1000000000\n  burst: 1000000000\n"
-    )
+    lines = [f"rules_dir: {REPO / 'rules'}", "ingest:", "  rate_per_s: 1000000000",
+             "  burst: 1000000000", f"redis_prefix: '{prefix}'"]  # fmt: skip
+    if correlate_workers:
+        lines.append("stages: [ingest, ticketer, notify]")
+    config.write_text("\n".join(lines) + "\n")
+    redis_args = ["--redis", args.redis] if args.redis else []
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with process(
-        [str(SERENO), "serve", "--config", str(config), "--listen", f"127.0.0.1:{port}",
-         "--data", str(workdir / "data")],
-        f"{base}/readyz", workdir / "sereno.log",
-    ) as child:  # fmt: skip
-        log(f"posting {load.alerts} alerts to sereno ({len(bodies)} requests)")
-        posted = asyncio.run(post_all(f"{base}/api/v1/alerts/alertmanager", bodies, load.batch,
-                                      load.concurrency))  # fmt: skip
-        incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
-        result = figures("sereno", load, posted, child.pid)
+    try:
+        with ExitStack() as stack:
+            child = stack.enter_context(process(
+                [str(SERENO), "serve", "--config", str(config), "--listen", f"127.0.0.1:{port}",
+                 "--data", str(workdir / f"data-{prefix[1:-1]}"), *redis_args],
+                f"{base}/readyz", workdir / "sereno.log",
+            ))  # fmt: skip
+            workers = []
+            for _ in range(correlate_workers):
+                worker_port = free_port()
+                workers.append(stack.enter_context(process(
+                    [str(SERENO), "worker", "correlate", "--config", str(config), *redis_args,
+                     "--listen", f"127.0.0.1:{worker_port}"],
+                    f"http://127.0.0.1:{worker_port}/readyz", workdir / "worker.log",
+                )))  # fmt: skip
+            log(f"posting {load.alerts} alerts to sereno ({len(bodies)} requests,"
+                f" {correlate_workers or 'no separate'} correlate workers)")  # fmt: skip
+            began = time.perf_counter()
+            posted = asyncio.run(post_all(f"{base}/api/v1/alerts/alertmanager", bodies,
+                                          load.batch, load.concurrency))  # fmt: skip
+            incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
+            done = asyncio.run(settled(base, args.drain_timeout))
+            result = figures("sereno", load, posted, child.pid)
+            worker_rss = [peak_rss_mb(w.pid) for w in workers]
+    finally:
+        if args.redis:
+            forget(args.redis, prefix)
     return result | pipeline_latencies(incidents, tickets) | {
         "incidents": len(incidents), "tickets": len(tickets),
+        "storage": "redis" if args.redis else "sqlite",
+        "correlate_workers": correlate_workers,
+        "worker_peak_rss_mb": worker_rss,
+        "pipeline_s": round(done - began, 2),
+        "processed_alerts_per_s": round(load.alerts / (done - began), 1),
     }  # fmt: skip
+
+
+def forget(url: str, prefix: str) -> None:
+    """Delete the run's keys, and only those."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
 
 
 def run_alertmanager(load: Load, workdir: Path) -> dict[str, Any]:
@@ -335,16 +400,25 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="C requests at once")
     parser.add_argument("--vs-alertmanager", action="store_true")
     parser.add_argument("--drain-timeout", type=float, default=180.0)
+    parser.add_argument("--redis", metavar="URL", help="streams and state in this Redis")
+    parser.add_argument(
+        "--correlate-workers", type=int, nargs="+", default=[0], metavar="N",
+        help="with --redis: correlate in N `sereno worker` processes (several N: one run each)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if any(args.correlate_workers) and not args.redis:
+        parser.error("--correlate-workers needs --redis")
     load = Load(args.alerts, args.fingerprints, args.batch, args.concurrency)
     with tempfile.TemporaryDirectory(prefix="sereno-bench-") as tmp:
         workdir = Path(tmp)
         ceiling = generator_ceiling(load, load.sereno_bodies(), workdir)
         log(f"generator ceiling: {ceiling} requests/s against a handler that does nothing")
-        sereno = run_sereno(load, args, workdir)
-        sereno["generator_ceiling_rps"] = ceiling
-        sereno["generator_bound"] = sereno["requests_per_s"] > 0.7 * ceiling
-        print(json.dumps(sereno), flush=True)
+        for workers in args.correlate_workers:
+            sereno = run_sereno(load, args, workdir, workers)
+            sereno["generator_ceiling_rps"] = ceiling
+            sereno["generator_bound"] = sereno["requests_per_s"] > 0.7 * ceiling
+            sereno["cores"] = os.cpu_count()
+            print(json.dumps(sereno), flush=True)
         if args.vs_alertmanager:
             alertmanager = run_alertmanager(load, workdir)
             alertmanager["generator_ceiling_rps"] = ceiling
