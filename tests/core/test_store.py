@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import redis
+from redis.crc import key_slot
 
 from core.bus import DeadLetter, NotPendingError, Stream
+from core.config import Settings
 from core.models import (
     AlertState,
     AlertStatus,
@@ -22,7 +25,7 @@ from core.models import (
 )
 from core.storage import Storage
 from core.store import Ack, Changes, ConflictError, IncidentFilter
-from tests.conftest import T0, StorageFactory
+from tests.conftest import REDIS_URL, T0, StorageFactory
 
 
 def _incident(incident_id: str, key: str = "k", **update: object) -> Incident:
@@ -349,3 +352,33 @@ async def test_dead_letters_are_committed_with_the_changes(storage: Storage) -> 
     with pytest.raises(NotPendingError):
         await store.commit(Changes(dead_letters=[letter]))
     assert len(await bus.dead_letters(Stream.TICKETS)) == 1
+
+
+async def test_every_redis_key_is_under_the_prefix_in_one_cluster_slot(
+    settings: Settings, redis_prefix: str
+) -> None:
+    on_redis = settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": redis_prefix})
+    async with Storage(on_redis) as storage:
+        bus, store = storage.bus, storage.store
+        await bus.publish(Stream.ALERTS, ["a", "b"])
+        first, second = await bus.read(Stream.ALERTS, "correlate", "w", 10)
+        await bus.dead_letter(Stream.ALERTS, "correlate", [second], "poison")
+        incident = _incident(await store.next_id("INC"), key="{other}:tag")
+        await store.commit(
+            Changes(
+                incidents=[incident], alert_states=[_state("f")],
+                tickets=[_ticket("TKT-1", incident.id)],
+                notifications=[_notification("n1", 0)],
+                publish=[(Stream.INCIDENTS, "e"), (Stream.TICKETS, "t")],
+                acks=[Ack(Stream.ALERTS, "correlate", (first.id,))],
+            )
+        )  # fmt: skip
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{redis_prefix}*", count=1000))
+    finally:
+        client.close()
+    assert len(keys) > 15
+    assert all(k.decode().startswith(f"{redis_prefix}:") for k in keys)
+    # Redis Cluster hashes only the {tag}: one slot, so one script may touch them all.
+    assert len({key_slot(k) for k in keys}) == 1
