@@ -118,6 +118,7 @@ class BusMetrics:
 
 
 def make_bus_metrics(registry: CollectorRegistry) -> BusMetrics:
+    """What the bus itself counts; the backlog gauges are the runtime's, set at scrape."""
     return BusMetrics(
         reclaimed=Counter(
             "sereno_bus_reclaimed_total",

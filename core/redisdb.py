@@ -26,7 +26,7 @@ from core.errors import StorageUnavailableError
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 1.0
-COMMAND_TIMEOUT_S = 10.0
+COMMAND_TIMEOUT_S = 5.0
 """Longer than any blocking read the bus makes, so only a dead server times out."""
 RETRIES = 2
 """Retries of a command whose connection failed, over about half a second: enough to ride
@@ -47,6 +47,7 @@ def text(reply: object) -> str:
 
 
 def optional_text(reply: object) -> str | None:
+    """`text`, keeping a missing value (None) missing."""
     return None if reply is None else text(reply)
 
 
@@ -78,6 +79,8 @@ class RedisDatabase:
         self._scripts: dict[str, AsyncScript] = {}
 
     def open(self) -> None:
+        """Make the client; it connects on first use, so a server that is down is reported
+        by the first command (as StorageUnavailableError), not here."""
         self._client = aioredis.Redis.from_url(
             self.url,
             decode_responses=True,
@@ -89,6 +92,7 @@ class RedisDatabase:
         )
 
     async def close(self) -> None:
+        """Close the client's connections; closing twice is harmless."""
         if self._client is not None:
             client, self._client = self._client, None
             self._scripts.clear()
@@ -103,6 +107,7 @@ class RedisDatabase:
 
     @property
     def client(self) -> aioredis.Redis:
+        """The open client; RuntimeError before `open` or after `close`."""
         if self._client is None:
             raise RuntimeError("redis storage is not open")
         return self._client
@@ -112,7 +117,9 @@ class RedisDatabase:
         return ":".join((self.prefix, *parts))
 
     def stream_key(self, stream: Stream) -> str:
+        """The Redis stream of `stream`."""
         return self.key("stream", stream.value)
 
     def dead_key(self, stream: Stream) -> str:
+        """The Redis stream of `stream`'s dead letters."""
         return self.key("dead", stream.value)

@@ -78,12 +78,14 @@ class Storage:
         return f"{stage}-{consumer_suffix()}" if self.shared else f"{stage}-1"
 
     async def open(self) -> None:
+        """Open the data file, or make the Redis client (which connects on first use)."""
         if self._redis is not None:
             self._redis.open()
         if self._sqlite is not None:
             self._sqlite.open()
 
     async def close(self) -> None:
+        """Release the file or the client's connections."""
         if self._redis is not None:
             await self._redis.close()
         if self._sqlite is not None:
