@@ -13,7 +13,8 @@ runs every stage but correlate and N `sereno worker correlate` processes do that
 JSON line per N, all in the same run.
 
     python bench/ingest.py --batch 1
-    python bench/ingest.py --batch 100 --vs-alertmanager
+    python bench/ingest.py --batch 100 --vs-alertmanager --repeat 3
+    python bench/ingest.py --baseline ../sereno-before --repeat 3   # an earlier checkout
     python bench/ingest.py --batch 100 --redis redis://127.0.0.1:6379/0 --correlate-workers 1 2
 """
 
@@ -301,8 +302,30 @@ def figures(target: str, load: Load, posted: Posted, pid: int | None) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class Build:
+    """One Sereno to measure: this checkout, or an earlier one given by --baseline."""
+
+    name: str
+    checkout: Path
+
+    @property
+    def binary(self) -> Path:
+        return SERENO if self.checkout == REPO else self.checkout / ".venv" / "bin" / "sereno"
+
+    def config(self, workdir: Path, extra: list[str]) -> Path:
+        config = workdir / f"sereno-{self.name}-{uuid.uuid4().hex[:8]}.yaml"
+        text = f"rules_dir: {self.checkout / 'rules'}\n"
+        if self.checkout == REPO:
+            # The limiter runs, with limits no benchmark reaches: it measures the server's
+            # cost of checking, not a cap. (An earlier build may not know these settings.)
+            text += "ingest:\n  rate_per_s: 1000000000\n  burst: 1000000000\n"
+        config.write_text(text + "".join(f"{line}\n" for line in extra))
+        return config
+
+
 def run_sereno(
-    load: Load, args: argparse.Namespace, workdir: Path, correlate_workers: int = 0
+    load: Load, args: argparse.Namespace, workdir: Path, build: Build, correlate_workers: int = 0
 ) -> dict[str, Any]:
     bodies = load.sereno_bodies()
     if args.url:
@@ -312,39 +335,37 @@ def run_sereno(
         incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
         return figures("sereno", load, posted, pid) | pipeline_latencies(incidents, tickets)
     prefix = f"{{sereno-bench-{uuid.uuid4().hex[:12]}}}"
-    config = workdir / f"sereno-{prefix[1:-1]}.yaml"
-    # The limiter runs, with limits no benchmark reaches: it measures the server, not a cap.
-    lines = [f"rules_dir: {REPO / 'rules'}", "ingest:", "  rate_per_s: 1000000000",
-             "  burst: 1000000000", f"redis_prefix: '{prefix}'"]  # fmt: skip
+    lines = [f"redis_prefix: '{prefix}'"] if args.redis else []
     if correlate_workers:
         lines.append("stages: [ingest, ticketer, notify]")
-    config.write_text("\n".join(lines) + "\n")
+    config = build.config(workdir, lines)
     redis_args = ["--redis", args.redis] if args.redis else []
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:
         with ExitStack() as stack:
+            data = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
             child = stack.enter_context(process(
-                [str(SERENO), "serve", "--config", str(config), "--listen", f"127.0.0.1:{port}",
-                 "--data", str(workdir / f"data-{prefix[1:-1]}"), *redis_args],
-                f"{base}/readyz", workdir / "sereno.log",
+                [str(build.binary), "serve", "--config", str(config),
+                 "--listen", f"127.0.0.1:{port}", "--data", str(data), *redis_args],
+                f"{base}/readyz", workdir / f"sereno-{build.name}.log",
             ))  # fmt: skip
             workers = []
             for _ in range(correlate_workers):
                 worker_port = free_port()
                 workers.append(stack.enter_context(process(
-                    [str(SERENO), "worker", "correlate", "--config", str(config), *redis_args,
+                    [str(build.binary), "worker", "correlate", "--config", str(config), *redis_args,
                      "--listen", f"127.0.0.1:{worker_port}"],
                     f"http://127.0.0.1:{worker_port}/readyz", workdir / "worker.log",
                 )))  # fmt: skip
-            log(f"posting {load.alerts} alerts to sereno ({len(bodies)} requests,"
+            log(f"posting {load.alerts} alerts to sereno {build.name} ({len(bodies)} requests,"
                 f" {correlate_workers or 'no separate'} correlate workers)")  # fmt: skip
             began = time.perf_counter()
             posted = asyncio.run(post_all(f"{base}/api/v1/alerts/alertmanager", bodies,
                                           load.batch, load.concurrency))  # fmt: skip
             incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
             done = asyncio.run(settled(base, args.drain_timeout))
-            result = figures("sereno", load, posted, child.pid)
+            result = figures(f"sereno-{build.name}", load, posted, child.pid)
             worker_rss = [peak_rss_mb(w.pid) for w in workers]
     finally:
         if args.redis:
@@ -390,7 +411,13 @@ def run_alertmanager(load: Load, workdir: Path) -> dict[str, Any]:
         return figures("alertmanager", load, posted, child.pid)
 
 
-def main() -> None:
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median alerts/s, and every run's alerts/s beside it."""
+    ordered = sorted(runs, key=lambda r: r["alerts_per_s"])
+    return ordered[len(ordered) // 2] | {"alerts_per_s_runs": [r["alerts_per_s"] for r in runs]}
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="target a running Sereno instead of starting one")
     parser.add_argument("--pid", type=int, help="its process id, for peak RSS")
@@ -398,7 +425,13 @@ def main() -> None:
     parser.add_argument("--fingerprints", type=int, default=2_000, help="K distinct alerts")
     parser.add_argument("--batch", type=int, default=1, help="B alerts per request")
     parser.add_argument("--concurrency", type=int, default=16, help="C requests at once")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each target; median")
     parser.add_argument("--vs-alertmanager", action="store_true")
+    parser.add_argument(
+        "--baseline", type=Path,
+        help="an earlier Sereno checkout (with its .venv installed) measured in the same run, "
+        "runs interleaved with this one's",
+    )  # fmt: skip
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     parser.add_argument("--redis", metavar="URL", help="streams and state in this Redis")
     parser.add_argument(
@@ -408,22 +441,51 @@ def main() -> None:
     args = parser.parse_args()
     if any(args.correlate_workers) and not args.redis:
         parser.error("--correlate-workers needs --redis")
+    if args.redis and args.baseline:
+        parser.error("--baseline measures on SQLite: an earlier build may not know --redis")
+    return args
+
+
+def run_name(build: Build, workers: int, args: argparse.Namespace) -> str:
+    """`current`, `baseline`, or with a second --correlate-workers N: `current-N-workers`."""
+    return build.name if workers == args.correlate_workers[0] else f"{build.name}-{workers}-workers"
+
+
+def main() -> None:
+    args = parse_args()
     load = Load(args.alerts, args.fingerprints, args.batch, args.concurrency)
+    builds = [Build("current", REPO)]
+    if args.baseline:
+        builds.append(Build("baseline", args.baseline.resolve()))
     with tempfile.TemporaryDirectory(prefix="sereno-bench-") as tmp:
         workdir = Path(tmp)
         ceiling = generator_ceiling(load, load.sereno_bodies(), workdir)
         log(f"generator ceiling: {ceiling} requests/s against a handler that does nothing")
-        for workers in args.correlate_workers:
-            sereno = run_sereno(load, args, workdir, workers)
-            sereno["generator_ceiling_rps"] = ceiling
-            sereno["generator_bound"] = sereno["requests_per_s"] > 0.7 * ceiling
-            sereno["cores"] = os.cpu_count()
-            print(json.dumps(sereno), flush=True)
-        if args.vs_alertmanager:
-            alertmanager = run_alertmanager(load, workdir)
-            alertmanager["generator_ceiling_rps"] = ceiling
-            alertmanager["generator_bound"] = alertmanager["requests_per_s"] > 0.7 * ceiling
-            print(json.dumps(alertmanager), flush=True)
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(args.repeat):
+            for build in builds:
+                for workers in args.correlate_workers:
+                    runs.setdefault(run_name(build, workers, args), []).append(
+                        run_sereno(load, args, workdir, build, workers)
+                    )
+            if args.vs_alertmanager:
+                runs.setdefault("alertmanager", []).append(run_alertmanager(load, workdir))
+        results = {name: median_run(r) for name, r in runs.items()}
+        for result in results.values():
+            result["generator_ceiling_rps"] = ceiling
+            result["generator_bound"] = result["requests_per_s"] > 0.7 * ceiling
+            result["cores"] = os.cpu_count()
+            print(json.dumps(result), flush=True)
+        sereno = results["current"]
+        if "baseline" in results:
+            print(json.dumps({
+                "ratio_current_vs_baseline_alerts_per_s": round(
+                    sereno["alerts_per_s"] / results["baseline"]["alerts_per_s"], 3
+                ),
+                "baseline": str(args.baseline),
+            }), flush=True)  # fmt: skip
+        if "alertmanager" in results:
+            alertmanager = results["alertmanager"]
             ratio = sereno["alerts_per_s"] / alertmanager["alerts_per_s"]
             print(json.dumps({
                 "ratio_sereno_vs_alertmanager_alerts_per_s": round(ratio, 2),

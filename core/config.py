@@ -143,6 +143,9 @@ class Settings(BaseModel):
     max_deliveries: int = Field(
         default=5, ge=1, description="Deliveries after which a failing entry is dead-lettered"
     )
+    tick_s: float = Field(
+        default=15.0, gt=0, description="How often timers are looked at (also in replay)"
+    )
     ingest: IngestSettings = IngestSettings()
 
     @field_validator("listen")

@@ -36,6 +36,11 @@ def make_ingest_metrics(registry: CollectorRegistry) -> IngestMetrics:
 class CorrelateMetrics:
     incidents_opened: Counter
     alerts_deduplicated: Counter
+    alerts_suppressed: Counter
+    symptoms_joined: Counter
+    incidents_merged: Counter
+    crises_declared: Counter
+    heartbeats_seen: Counter
 
 
 def make_correlate_metrics(registry: CollectorRegistry) -> CorrelateMetrics:
@@ -46,6 +51,34 @@ def make_correlate_metrics(registry: CollectorRegistry) -> CorrelateMetrics:
         alerts_deduplicated=Counter(
             "sereno_correlate_alerts_deduplicated_total",
             "Alerts that repeated a fingerprint's known state.",
+            registry=registry,
+        ),
+        alerts_suppressed=Counter(
+            "sereno_correlate_alerts_suppressed_total",
+            "Alerts a silence or maintenance window kept from opening anything, by kind.",
+            ["by"],
+            registry=registry,
+        ),
+        symptoms_joined=Counter(
+            "sereno_correlate_symptoms_joined_total",
+            "Alerts that joined their root cause's incident as symptoms.",
+            registry=registry,
+        ),
+        incidents_merged=Counter(
+            "sereno_correlate_incidents_merged_total",
+            "Incidents merged into their root cause's incident when the cause arrived.",
+            registry=registry,
+        ),
+        crises_declared=Counter(
+            "sereno_correlate_crises_declared_total",
+            "Incidents declared a crisis, by crisis rule.",
+            ["rule"],
+            registry=registry,
+        ),
+        heartbeats_seen=Counter(
+            "sereno_correlate_heartbeats_seen_total",
+            "Signs of life of monitors, by heartbeat.",
+            ["heartbeat"],
             registry=registry,
         ),
     )

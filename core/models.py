@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    RootModel,
     StringConstraints,
     model_validator,
 )
@@ -76,6 +77,22 @@ class Priority(enum.StrEnum):
     P3 = "P3"
     P4 = "P4"
     P5 = "P5"
+
+
+class Impact(enum.StrEnum):
+    """How much of the business an incident touches (ITIL), from its services and spread."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Urgency(enum.StrEnum):
+    """How fast it must be handled (ITIL), from the incident's worst firing severity."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
 
 
 class AlertStatus(enum.StrEnum):
@@ -151,10 +168,12 @@ class IncidentAlert(Frozen):
     severity: Severity
     status: AlertStatus
     role: AlertRole = AlertRole.MEMBER
+    cause: str = Field(default="", description="For a symptom: why, e.g. its switch failed")
     summary: str = ""
     first_seen: AwareDatetime
     last_seen: AwareDatetime
     count: int = 1
+    flapping: bool = False
 
 
 class TimelineEntry(Frozen):
@@ -172,11 +191,34 @@ class Incident(Frozen):
     status: IncidentStatus = IncidentStatus.OPEN
     severity: Severity
     priority: Priority
+    impact: Impact = Impact.LOW
+    urgency: Urgency = Urgency.MEDIUM
+    priority_reason: str = ""
     service: str = ""
+    services: tuple[str, ...] = Field(default=(), description="Every service it touches")
+    users_affected: int = 0
+    site: str = ""
+    group: str = Field(default="", description="Support group that owns it")
+    rule: str = Field(default="", description="Correlation rule that grouped its alerts")
     opened_at: AwareDatetime
     acknowledged_at: AwareDatetime | None = None
     resolved_at: AwareDatetime | None = None
+    resolving_since: AwareDatetime | None = Field(
+        default=None, description="All alerts resolved; resolves when the hold-down ends"
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None, description="When time alone may change it (hold-down, crisis timers)"
+    )
+    flapping: bool = False
     crisis: bool = False
+    crisis_rule: str = ""
+    crisis_declared_at: AwareDatetime | None = None
+    merged_into: str | None = Field(
+        default=None, description="Resolved as a duplicate: its alerts are symptoms there"
+    )
+    runbook: str = Field(default="", description="Name of the runbook that applies")
+    runbook_title: str = ""
+    runbook_steps: tuple[str, ...] = Field(default=(), description="The runbook's first steps")
     alerts: tuple[IncidentAlert, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
     version: int = Field(default=1, description="Bumped on every change")
@@ -184,6 +226,15 @@ class Incident(Frozen):
     @property
     def firing(self) -> list[IncidentAlert]:
         return [a for a in self.alerts if a.status is AlertStatus.FIRING]
+
+    @property
+    def members(self) -> list[IncidentAlert]:
+        """The alerts that are the problem itself, not symptoms of it."""
+        return [a for a in self.alerts if a.role is AlertRole.MEMBER]
+
+    @property
+    def symptoms(self) -> list[IncidentAlert]:
+        return [a for a in self.alerts if a.role is AlertRole.SYMPTOM]
 
     @property
     def resources(self) -> list[str]:
@@ -218,6 +269,7 @@ class Ticket(Frozen):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     resolved_at: AwareDatetime | None = None
+    runbook_url: str = ""
     incident_version: int = Field(default=0, description="Latest incident version applied")
     alert_count: int = 0
     history: tuple[TicketChange, ...] = ()
@@ -229,6 +281,8 @@ class IncidentEventKind(enum.StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    MERGED = "merged"
+    """Resolved as a duplicate: its alerts joined their root cause's incident."""
 
 
 class TicketEventKind(enum.StrEnum):
@@ -245,6 +299,21 @@ class AlertReceived(Frozen):
     alert: Alert
 
 
+class Tick(Frozen):
+    """Entry of the `alerts` stream saying time has passed: timers (hold-downs, heartbeats,
+    crisis durations) fall due on it. Published by the scheduler, or by replay."""
+
+    type: Literal["tick"] = "tick"
+    schema_version: int = SCHEMA_VERSION
+    at: AwareDatetime
+
+
+class AlertsEntry(RootModel[Annotated[AlertReceived | Tick, Field(discriminator="type")]]):
+    """Any entry of the `alerts` stream: an alert, or a tick of the clock."""
+
+    model_config = ConfigDict(frozen=True)
+
+
 class IncidentEvent(Frozen):
     """Entry of the `incidents` stream: what changed, with the whole incident after it."""
 
@@ -254,6 +323,8 @@ class IncidentEvent(Frozen):
     at: AwareDatetime
     incident: Incident
     reason: str = ""
+    crisis_declared: bool = Field(default=False, description="This change made it a crisis")
+    priority_raised: bool = False
 
 
 class TicketEvent(Frozen):
@@ -291,3 +362,21 @@ class AlertState(Frozen):
     first_seen: AwareDatetime
     last_seen: AwareDatetime
     count: int = 1
+    changes: tuple[AwareDatetime, ...] = Field(
+        default=(), description="Its recent changes of state, for flapping detection"
+    )
+    flapping: bool = False
+
+
+class Suppression(Frozen):
+    """An alert that opened nothing because a silence or a maintenance window covered it."""
+
+    at: AwareDatetime
+    fingerprint: str
+    source: str
+    source_id: str
+    name: str
+    resource: str
+    service: str
+    by: str = Field(description="silence:<id>, maintenance:<window> or heartbeat:<name>")
+    reason: str

@@ -59,7 +59,8 @@ def decode(entries: Sequence[Entry], model: type[M]) -> tuple[list[tuple[Entry, 
             log.exception("entry %s of %s cannot be read; setting it aside", entry.id, entry.stream)
             bad.append(entry)
             continue
-        if getattr(value, "schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
+        inner = getattr(value, "root", value)  # a RootModel carries the entry inside
+        if getattr(inner, "schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
             log.error("entry %s of %s has a newer schema; setting it aside", entry.id, entry.stream)
             bad.append(entry)
             continue

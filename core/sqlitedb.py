@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 Synchronous = Literal["NORMAL", "FULL"]
+SCHEMA_VERSION = 2
+"""Version of the data file's tables; a file of another version is refused, never guessed."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -57,7 +59,9 @@ CREATE TABLE IF NOT EXISTS incidents (
     status TEXT NOT NULL,
     priority TEXT NOT NULL,
     service TEXT NOT NULL,
+    site TEXT NOT NULL DEFAULT '',
     opened_at TEXT NOT NULL,
+    due_at TEXT,
     body TEXT NOT NULL
 );
 -- One open incident per correlation key, enforced by the database itself.
@@ -74,6 +78,25 @@ CREATE TABLE IF NOT EXISTS tickets (
     -- One ticket per incident and backend, whatever is retried.
     UNIQUE (incident_id, backend)
 );
+CREATE INDEX IF NOT EXISTS incidents_due ON incidents (due_at) WHERE due_at IS NOT NULL;
+-- Which resource has a firing alert in which unresolved incident: topology's lookup.
+CREATE TABLE IF NOT EXISTS incident_resources (
+    resource TEXT NOT NULL,
+    incident_id TEXT NOT NULL,
+    PRIMARY KEY (resource, incident_id)
+);
+CREATE INDEX IF NOT EXISTS incident_resources_by_incident ON incident_resources (incident_id);
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS heartbeats (name TEXT PRIMARY KEY, last_seen TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS notifications (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
@@ -98,7 +121,22 @@ class SqliteDatabase:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=5000")
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if (
+            version == 0
+            and conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'incidents'"
+            ).fetchone()
+        ):
+            version = 1  # written before the format was versioned
+        if version not in (0, SCHEMA_VERSION):
+            conn.close()
+            raise RuntimeError(
+                f"{self.path} was written by an older Sereno (data format {version}, this one "
+                f"reads {SCHEMA_VERSION}); move it aside to start afresh"
+            )
         conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._conn = conn
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 from core.models import Alert, AlertState, AlertStatus
+from core.rules import FlappingRules
 
 
 class Change(enum.Enum):
@@ -31,21 +32,38 @@ def classify(state: AlertState | None, alert: Alert) -> Change:
     return Change.RESOLVED
 
 
-def remember(state: AlertState | None, alert: Alert, incident_id: str | None) -> AlertState:
-    """The fingerprint's state after `alert`."""
+def remember(
+    state: AlertState | None,
+    alert: Alert,
+    incident_id: str | None,
+    change: Change,
+    flapping: FlappingRules,
+) -> AlertState:
+    """The fingerprint's state after `alert`. Changes of state are kept for `flapping.within`;
+    more than `flapping.toggles` of them, or the source saying so, mark it flapping."""
+    now = alert.received_at
+    changes = () if state is None else state.changes
+    if change in (Change.FIRING, Change.RESOLVED):
+        changes = (*changes, now)
+    changes = tuple(t for t in changes if now - t <= flapping.within)
+    is_flapping = alert.flapping or len(changes) > flapping.toggles
     if state is None:
         return AlertState(
             fingerprint=alert.fingerprint,
             incident_id=incident_id,
             status=alert.status,
-            first_seen=alert.received_at,
-            last_seen=alert.received_at,
+            first_seen=now,
+            last_seen=now,
+            changes=changes,
+            flapping=is_flapping,
         )
     return state.model_copy(
         update={
             "incident_id": incident_id,
             "status": alert.status,
-            "last_seen": alert.received_at,
+            "last_seen": max(now, state.last_seen),
             "count": state.count + 1,
+            "changes": changes,
+            "flapping": is_flapping,
         }
     )

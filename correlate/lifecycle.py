@@ -1,142 +1,270 @@
-"""Incident lifecycle as pure functions: open, add an alert, resolve an alert."""
+"""Incident lifecycle as pure functions: open, join, resolve (with hold-down), reopen,
+acknowledge, merge. Each change leaves a timeline entry saying which rule did it and why."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.models import (
     Alert,
+    AlertRole,
     AlertStatus,
     Incident,
     IncidentAlert,
     IncidentStatus,
-    Severity,
+    Priority,
     TimelineEntry,
 )
 from core.rules import Rules
-from correlate.grouping import describe_key
+from core.runbooks import Runbook
+from correlate.assess import assess
 
 
-def _member(alert: Alert) -> IncidentAlert:
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An alert as correlation has placed it: its service, and (for a symptom) why."""
+
+    alert: Alert
+    service: str
+    flapping: bool = False
+    role: AlertRole = AlertRole.MEMBER
+    cause: str = ""
+
+
+def _member(arrival: Arrival) -> IncidentAlert:
+    alert = arrival.alert
     return IncidentAlert(
         fingerprint=alert.fingerprint,
         source=alert.source,
         source_id=alert.source_id,
         name=alert.name,
         resource=alert.resource,
-        service=alert.service,
+        service=arrival.service,
         severity=alert.severity,
         status=alert.status,
+        role=arrival.role,
+        cause=arrival.cause,
         summary=alert.summary,
         first_seen=alert.received_at,
         last_seen=alert.received_at,
+        flapping=arrival.flapping,
     )
 
 
-def _where(alert: Alert | IncidentAlert) -> str:
+def where(alert: Alert | IncidentAlert) -> str:
+    """An alert in a few words: what, on which resource."""
     return f"{alert.name} on {alert.resource}" if alert.resource else alert.name
 
 
 def title_for(alerts: tuple[IncidentAlert, ...]) -> str:
     """A title a person can read: what fails, where, and how widely."""
-    names = list(dict.fromkeys(a.name for a in alerts))
-    resources = sorted({a.resource for a in alerts if a.resource})
+    members = [a for a in alerts if a.role is AlertRole.MEMBER] or list(alerts)
+    names = list(dict.fromkeys(a.name for a in members))
+    resources = sorted({a.resource for a in members if a.resource})
     what = names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more"
     if len(resources) == 1:
-        return f"{what} on {resources[0]}"
-    if resources:
-        return f"{what} on {len(resources)} resources"
-    return what
+        title = f"{what} on {resources[0]}"
+    elif resources:
+        title = f"{what} on {len(resources)} resources"
+    else:
+        title = what
+    symptoms = len(alerts) - len(members)
+    return f"{title} (+{symptoms} symptoms)" if symptoms else title
 
 
-def _with_alerts(
-    incident: Incident, alerts: tuple[IncidentAlert, ...], rules: Rules, note: TimelineEntry
+def _note(now: datetime, kind: str, text: str) -> TimelineEntry:
+    return TimelineEntry(at=now, kind=kind, text=text)
+
+
+def _changed(
+    incident: Incident, alerts: tuple[IncidentAlert, ...], rules: Rules, *notes: TimelineEntry
 ) -> Incident:
-    firing = [a.severity for a in alerts if a.status is AlertStatus.FIRING]
-    severity = Severity.worst(firing or [a.severity for a in alerts])
-    return incident.model_copy(
+    """`incident` with new `alerts`, reassessed, its notes added and its version bumped."""
+    updated = incident.model_copy(
         update={
             "alerts": alerts,
             "title": title_for(alerts),
-            "severity": severity,
-            "priority": rules.priority.for_severity(severity),
-            "timeline": (*incident.timeline, note),
+            "flapping": any(a.flapping for a in alerts),
+            "timeline": (*incident.timeline, *notes),
+            "version": incident.version + 1,
+        }
+    )
+    return _with_assessment(incident, assess(updated, rules), now=notes[-1].at if notes else None)
+
+
+def _with_assessment(before: Incident, after: Incident, now: datetime | None) -> Incident:
+    """Record a change of priority on the timeline, with the reason."""
+    if now is None or before.priority == after.priority:
+        return after
+    rose = _rank(after.priority) < _rank(before.priority)
+    text = (
+        f"priority {'raised' if rose else 'lowered'} from {before.priority.value} to "
+        f"{after.priority.value}: {after.priority_reason}"
+    )
+    return after.model_copy(update={"timeline": (*after.timeline, _note(now, "priority", text))})
+
+
+def _rank(priority: Priority) -> int:
+    return list(Priority).index(priority)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """How a new incident came to be: its correlation key and rule (`why` in words), its
+    site and the support group that owns it."""
+
+    key: str
+    rule: str
+    why: str
+    site: str
+    group: str
+
+
+def open_incident(
+    incident_id: str, origin: Origin, arrival: Arrival, rules: Rules, now: datetime
+) -> Incident:
+    """A new incident started by `arrival`."""
+    member = _member(arrival)
+    alert = arrival.alert
+    key, rule, why, site, group = (
+        origin.key, origin.rule, origin.why, origin.site, origin.group
+    )  # fmt: skip
+    incident = Incident(
+        id=incident_id,
+        key=key,
+        title=title_for((member,)),
+        severity=alert.severity,
+        priority=Priority.P5,
+        service=arrival.service,
+        site=site,
+        group=group,
+        rule=rule,
+        opened_at=now,
+        flapping=arrival.flapping,
+        alerts=(member,),
+        timeline=(
+            _note(now, "opened", f"opened by {where(alert)} from {alert.source}; grouping: {why}"),
+        ),
+    )
+    assessed = assess(incident, rules)
+    return assessed.model_copy(
+        update={
+            "timeline": (
+                *assessed.timeline,
+                _note(now, "priority", assessed.priority_reason),
+                _note(now, "routing", f"owned by {group}"),
+            )
+        }
+    )
+
+
+def link_runbook(incident: Incident, runbook: Runbook, now: datetime) -> Incident:
+    """The runbook that applies, linked with its first steps so the ticket can carry them."""
+    return incident.model_copy(
+        update={
+            "runbook": runbook.name,
+            "runbook_title": runbook.title,
+            "runbook_steps": runbook.first_steps,
+            "timeline": (
+                *incident.timeline,
+                _note(now, "runbook", f"runbook: {runbook.title} (/runbooks/{runbook.name}, "
+                      f"owned by {runbook.owner})"),
+            ),
+        }
+    )  # fmt: skip
+
+
+def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime) -> Incident:
+    """`arrival` fires in `incident`: a new member or symptom, or an alert firing again."""
+    alert = arrival.alert
+    existing = next((a for a in incident.alerts if a.fingerprint == alert.fingerprint), None)
+    notes = []
+    if existing is None:
+        alerts = (*incident.alerts, _member(arrival))
+        if arrival.role is AlertRole.SYMPTOM:
+            text = f"{where(alert)} from {alert.source} joined as a symptom: {arrival.cause}"
+        else:
+            text = f"{where(alert)} from {alert.source} joined; {arrival.cause or 'same group'}"
+        notes.append(_note(now, "alert", text))
+    else:
+        refired = existing.model_copy(
+            update={"status": AlertStatus.FIRING, "last_seen": alert.received_at,
+                    "count": existing.count + 1, "severity": alert.severity,
+                    "flapping": arrival.flapping or existing.flapping}
+        )  # fmt: skip
+        alerts = tuple(refired if a is existing else a for a in incident.alerts)
+        notes.append(_note(now, "alert", f"{where(alert)} fires again"))
+    update: dict[str, object] = {}
+    if incident.resolving_since is not None:
+        update = {"resolving_since": None}
+        notes.append(
+            _note(now, "hold-down", f"{where(alert)} fired again before the hold-down ended: "
+                                    "the incident stays open")
+        )  # fmt: skip
+    return _changed(incident.model_copy(update=update), alerts, rules, *notes)
+
+
+def add_resolution(
+    incident: Incident, alert: Alert, rules: Rules, now: datetime, *, flapping: bool = False
+) -> Incident:
+    """`alert` resolved. With its last firing alert the incident resolves, after the
+    hold-down (or, when flapping, after the calm period) if the rules set one."""
+    alerts = tuple(
+        a.model_copy(update={"status": AlertStatus.RESOLVED, "last_seen": alert.received_at,
+                             "count": a.count + 1, "flapping": flapping or a.flapping})
+        if a.fingerprint == alert.fingerprint else a
+        for a in incident.alerts
+    )  # fmt: skip
+    changed = _changed(incident, alerts, rules, _note(now, "alert", f"{where(alert)} resolved"))
+    if changed.firing:
+        return changed
+    wait = rules.correlation.flapping.calm if changed.flapping else rules.correlation.hold_down
+    if wait <= timedelta(0):
+        return resolve(changed, now, f"all {len(alerts)} alerts resolved")
+    if changed.resolving_since is not None:
+        return changed
+    why = "calm period of a flapping incident" if changed.flapping else "hold-down"
+    return changed.model_copy(
+        update={
+            "resolving_since": now,
+            "timeline": (
+                *changed.timeline,
+                _note(now, "hold-down", f"all alerts resolved; resolves at "
+                      f"{(now + wait).strftime('%H:%M:%S')} UTC unless one fires again "
+                      f"({why} of {_span(wait)})"),
+            ),
+        }
+    )  # fmt: skip
+
+
+def hold_ends(incident: Incident, rules: Rules) -> datetime | None:
+    """When a resolving incident's hold-down (or calm period) ends."""
+    if incident.resolving_since is None:
+        return None
+    wait = rules.correlation.flapping.calm if incident.flapping else rules.correlation.hold_down
+    return incident.resolving_since + wait
+
+
+def resolve(incident: Incident, now: datetime, why: str) -> Incident:
+    """The incident is over."""
+    return incident.model_copy(
+        update={
+            "status": IncidentStatus.RESOLVED,
+            "resolved_at": now,
+            "resolving_since": None,
+            "due_at": None,
+            "timeline": (*incident.timeline, _note(now, "resolved", f"resolved: {why}")),
             "version": incident.version + 1,
         }
     )
 
 
-def open_incident(
-    incident_id: str, key: str, alert: Alert, rules: Rules, now: datetime
+def reopen(
+    incident: Incident, arrival: Arrival, rules: Rules, now: datetime, window: timedelta
 ) -> Incident:
-    """A new incident started by `alert`."""
-    member = _member(alert)
-    return Incident(
-        id=incident_id,
-        key=key,
-        title=title_for((member,)),
-        severity=alert.severity,
-        priority=rules.priority.for_severity(alert.severity),
-        service=alert.service,
-        opened_at=now,
-        alerts=(member,),
-        timeline=(
-            TimelineEntry(
-                at=now,
-                kind="opened",
-                text=f"opened by {_where(alert)} from {alert.source}; "
-                f"grouping: {describe_key(key)}",
-            ),
-        ),
-    )
-
-
-def add_firing(incident: Incident, alert: Alert, rules: Rules, now: datetime) -> Incident:
-    """`alert` fires in `incident`: a new member, or a member firing again."""
-    existing = next((a for a in incident.alerts if a.fingerprint == alert.fingerprint), None)
-    if existing is None:
-        alerts = (*incident.alerts, _member(alert))
-        text = f"{_where(alert)} from {alert.source} joined; grouping: {describe_key(incident.key)}"
-    else:
-        refired = existing.model_copy(
-            update={"status": AlertStatus.FIRING, "last_seen": alert.received_at,
-                    "count": existing.count + 1, "severity": alert.severity}
-        )  # fmt: skip
-        alerts = tuple(refired if a is existing else a for a in incident.alerts)
-        text = f"{_where(alert)} fires again"
-    return _with_alerts(incident, alerts, rules, TimelineEntry(at=now, kind="alert", text=text))
-
-
-def add_resolution(incident: Incident, alert: Alert, rules: Rules, now: datetime) -> Incident:
-    """`alert` resolved; the incident resolves with its last firing alert."""
-    alerts = tuple(
-        a.model_copy(update={"status": AlertStatus.RESOLVED, "last_seen": alert.received_at,
-                             "count": a.count + 1})
-        if a.fingerprint == alert.fingerprint else a
-        for a in incident.alerts
-    )  # fmt: skip
-    note = TimelineEntry(at=now, kind="alert", text=f"{_where(alert)} resolved")
-    changed = _with_alerts(incident, alerts, rules, note)
-    if changed.firing:
-        return changed
-    return changed.model_copy(
-        update={
-            "status": IncidentStatus.RESOLVED,
-            "resolved_at": now,
-            "timeline": (
-                *changed.timeline,
-                TimelineEntry(
-                    at=now, kind="resolved", text=f"resolved: all {len(alerts)} alerts resolved"
-                ),
-            ),
-        }
-    )
-
-
-def reopen(incident: Incident, alert: Alert, rules: Rules, now: datetime) -> Incident:
-    """`alert` fires again soon after `incident` resolved: the same problem, back again."""
+    """`arrival` fires again soon after `incident` resolved: the same problem, back again."""
     assert incident.resolved_at is not None  # noqa: S101 - callers reopen resolved incidents only
     quiet = now - incident.resolved_at
     reopened = incident.model_copy(
@@ -145,17 +273,13 @@ def reopen(incident: Incident, alert: Alert, rules: Rules, now: datetime) -> Inc
             "resolved_at": None,
             "timeline": (
                 *incident.timeline,
-                TimelineEntry(
-                    at=now,
-                    kind="reopened",
-                    text=f"reopened by {_where(alert)}: {int(quiet.total_seconds())}s after it "
-                    f"resolved, within the correlation window of "
-                    f"{int(rules.correlation.window.total_seconds())}s",
-                ),
+                _note(now, "reopened", f"reopened by {where(arrival.alert)}: "
+                      f"{int(quiet.total_seconds())}s after it resolved, within the reopen "
+                      f"window of {int(window.total_seconds())}s"),
             ),
         }
-    )
-    return add_firing(reopened, alert, rules, now)
+    )  # fmt: skip
+    return add_firing(reopened, arrival, rules, now)
 
 
 def acknowledge(incident: Incident, alert: Alert, now: datetime) -> Incident:
@@ -166,11 +290,50 @@ def acknowledge(incident: Incident, alert: Alert, now: datetime) -> Incident:
             "acknowledged_at": now,
             "timeline": (
                 *incident.timeline,
-                TimelineEntry(
-                    at=now,
-                    kind="acknowledged",
-                    text=f"acknowledged in {alert.source} ({_where(alert)}, {alert.source_id})",
-                ),
+                _note(now, "acknowledged",
+                      f"acknowledged in {alert.source} ({where(alert)}, {alert.source_id})"),
+            ),
+            "version": incident.version + 1,
+        }
+    )  # fmt: skip
+
+
+def merge(
+    cause: Incident, duplicate: Incident, reasons: Mapping[str, str], rules: Rules, now: datetime
+) -> tuple[Incident, Incident]:
+    """`duplicate` opened before its root cause arrived: its alerts join `cause` as
+    symptoms (`reasons` by fingerprint) and it resolves as merged. Returns both."""
+    moved = tuple(
+        a.model_copy(update={"role": AlertRole.SYMPTOM, "cause": reasons.get(a.fingerprint, "")})
+        for a in duplicate.alerts
+        if all(a.fingerprint != b.fingerprint for b in cause.alerts)
+    )
+    example = next(iter(reasons.values()), "")
+    grown = _changed(
+        cause,
+        (*cause.alerts, *moved),
+        rules,
+        _note(now, "merged", f"{duplicate.id} merged in: its {len(moved)} alert(s) are symptoms "
+              f"of this incident ({example})"),
+    )  # fmt: skip
+    merged = resolve(
+        duplicate.model_copy(update={"merged_into": cause.id}),
+        now,
+        f"merged into {cause.id}: its alerts are symptoms of that incident ({example})",
+    )
+    return grown, merged
+
+
+def declare_crisis(incident: Incident, rule: str, description: str, now: datetime) -> Incident:
+    """The crisis committee must know: declared once per incident."""
+    return incident.model_copy(
+        update={
+            "crisis": True,
+            "crisis_rule": rule,
+            "crisis_declared_at": now,
+            "timeline": (
+                *incident.timeline,
+                _note(now, "crisis", f"crisis declared by rule {rule}: {description}"),
             ),
             "version": incident.version + 1,
         }
@@ -196,3 +359,12 @@ def count_repeats(incident: Incident, repeats: Mapping[str, Repeats]) -> Inciden
         for a in incident.alerts
     )  # fmt: skip
     return incident.model_copy(update={"alerts": alerts})
+
+
+def _span(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"

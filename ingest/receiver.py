@@ -22,8 +22,10 @@ from ingest.adapters import (
     generic,
     grafana,
     mapped,
+    nagios,
     pagerduty,
     prometheus,
+    zabbix,
 )
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
@@ -37,6 +39,8 @@ ADAPTERS: Mapping[str, Adapter] = {
     cloudwatch.SOURCE: cloudwatch.parse,
     grafana.SOURCE: grafana.parse,
     datadog.SOURCE: datadog.parse,
+    zabbix.SOURCE: zabbix.parse,
+    nagios.SOURCE: nagios.parse,
 }
 
 

@@ -9,7 +9,8 @@ def on_call_line(event: TicketEvent) -> str | None:
     """The on-call message for `event`, or None when it is not worth a message."""
     ticket = event.ticket
     if event.kind is TicketEventKind.CREATED:
-        return f"Opened: {ticket.title} ({ticket.id}, {ticket.incident_id})"
+        runbook = f"; runbook: {ticket.runbook_url}" if ticket.runbook_url else ""
+        return f"Opened: {ticket.title} ({ticket.id}, {ticket.incident_id}){runbook}"
     if event.kind is TicketEventKind.RESOLVED:
         return f"Resolved: {ticket.title} ({ticket.id}, {ticket.incident_id})"
     return None

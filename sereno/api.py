@@ -80,8 +80,17 @@ async def get_ticket(request: web.Request) -> web.Response:
     return web.json_response(ticket.model_dump(mode="json"))
 
 
+async def list_suppressed(request: web.Request) -> web.Response:
+    """Alerts that opened nothing, and the silence or maintenance window that held them."""
+    suppressed = await request.app[PIPELINE].storage.store.list_suppressions(_limit(request))
+    return web.json_response(
+        {"suppressed": [s.model_dump(mode="json") for s in suppressed], "count": len(suppressed)}
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/incidents", list_incidents)
     app.router.add_get("/api/v1/incidents/{id}", get_incident)
     app.router.add_get("/api/v1/tickets", list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", get_ticket)
+    app.router.add_get("/api/v1/suppressed", list_suppressed)

@@ -11,14 +11,15 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core.clock import Clock, WallClock
-from core.config import Settings
+from core.config import Settings, StageName
 from core.errors import StorageUnavailableError
 from core.rules import RulesRef, load_rules
 from core.runtime import run_stage
+from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
-from sereno import api
+from sereno import api, runbook_pages, silences
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -108,6 +109,14 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         for stage in pipeline.stages
     ]  # fmt: skip
+    if StageName.SCHEDULER in pipeline.settings.stages:
+        tasks.append(
+            asyncio.create_task(
+                run_scheduler(pipeline.storage.bus, pipeline.clock, pipeline.settings.tick_s,
+                              stopping),
+                name="scheduler",
+            )
+        )  # fmt: skip
     yield
     stopping.set()
     # Each stage finishes the batch in hand; what it has not acknowledged comes back at restart.
@@ -136,6 +145,8 @@ def create_app(
         app, pipeline.receiver, Guard(settings.ingest), confirmer or HttpConfirmer()
     )
     api.add_routes(app)
+    silences.add_routes(app)
+    runbook_pages.add_routes(app)
     add_ops_routes(app)
     return app
 

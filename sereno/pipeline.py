@@ -17,6 +17,7 @@ from core.metrics import (
     make_ticketer_metrics,
 )
 from core.rules import RulesRef
+from core.runbooks import load_runbooks
 from core.runtime import Stage
 from core.storage import Storage
 from correlate.worker import CorrelateStage
@@ -42,7 +43,10 @@ class Pipeline:
 def build_pipeline(
     settings: Settings, rules: RulesRef, clock: Clock, registry: CollectorRegistry | None = None
 ) -> Pipeline:
-    """Create (without opening anything) the storage and every stage `settings` asks for."""
+    """Create (without opening anything) the storage and every stage `settings` asks for.
+    Loads the runbooks beside the rules if they are not loaded yet (RulesError if invalid)."""
+    if rules.runbooks is None:
+        rules.runbooks = load_runbooks(settings.runbooks_dir, rules.current)
     registry = registry or CollectorRegistry()
     storage = Storage(settings, make_bus_metrics(registry))
     runtime_metrics = make_runtime_metrics(registry)

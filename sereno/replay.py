@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.clock import VirtualClock
 from core.config import Settings
-from core.models import AwareDatetime, Incident, Notification, Ticket
+from core.models import AwareDatetime, Incident, Notification, Suppression, Ticket
 from core.rules import Rules, RulesRef
 from core.runtime import drain
+from core.scheduler import tick
 from core.store import IncidentFilter
 from ingest.problems import PayloadError
 from sereno.pipeline import build_pipeline
@@ -75,6 +76,7 @@ class ReplayResult:
     incidents: list[Incident]
     tickets: list[Ticket]
     notifications: list[Notification]
+    suppressed: list[Suppression]
     requests: int
     alerts: int
     rejected: list[dict[str, object]] = field(default_factory=list)
@@ -86,7 +88,7 @@ class ReplayResult:
             "incidents": incidents,
             "tickets": [t.model_dump(mode="json") for t in self.tickets],
             "notifications": [_notification_json(n) for n in self.notifications],
-            "suppressed": [],
+            "suppressed": [s.model_dump(mode="json") for s in self.suppressed],
             "rejected": self.rejected,
             "stats": {
                 "requests": self.requests,
@@ -95,6 +97,8 @@ class ReplayResult:
                 "incidents": len(self.incidents),
                 "tickets": len(self.tickets),
                 "notifications": len(self.notifications),
+                "suppressed": len(self.suppressed),
+                "crises": sum(1 for i in self.incidents if i.crisis),
                 "compression": (
                     round(self.alerts / len(self.incidents), 2) if self.incidents else None
                 ),
@@ -110,16 +114,26 @@ class ReplayResult:
         out = [
             (
                 f"{self.requests} requests, {self.alerts} alerts -> {len(self.incidents)} "
-                f"incidents, {len(self.tickets)} tickets, {len(self.notifications)} notifications"
+                f"incidents, {len(self.tickets)} tickets, {len(self.notifications)} notifications, "
+                f"{len(self.suppressed)} suppressed"
             )
         ]
         tickets = {t.incident_id: t for t in self.tickets}
         for i in self.incidents:
             ticket = tickets.get(i.id)
-            out.append(
-                f"  {i.id} {i.priority.value} {i.status.value:<12} {i.title}"
-                f" ({len(i.alerts)} alerts{', ' + ticket.id if ticket else ''})"
+            marks = "".join(
+                f" [{m}]" for m, on in (("CRISIS", i.crisis), ("flapping", i.flapping)) if on
             )
+            merged = f" -> merged into {i.merged_into}" if i.merged_into else ""
+            out.append(
+                f"  {i.id} {i.priority.value} {i.status.value:<12} {i.title}{marks}"
+                f" ({len(i.members)} alerts, {len(i.symptoms)} symptoms"
+                f"{', ' + ticket.id if ticket else ''}){merged}"
+            )
+        by: dict[str, int] = {}
+        for s in self.suppressed:
+            by[s.by] = by.get(s.by, 0) + 1
+        out.extend(f"  suppressed by {name}: {count} alert(s)" for name, count in by.items())
         out.extend(f"  rejected line {r['line']}: {r['error']}" for r in self.rejected)
         return "\n".join(out)
 
@@ -133,11 +147,13 @@ def _notification_json(notification: Notification) -> dict[str, object]:
 def _incident_json(incident: Incident) -> dict[str, object]:
     body = incident.model_dump(
         mode="json",
-        include={"id", "title", "status", "severity", "priority", "service", "opened_at",
-                 "acknowledged_at", "resolved_at", "crisis", "timeline"},
+        include={"id", "title", "status", "severity", "priority", "impact", "urgency",
+                 "priority_reason", "service", "services", "users_affected", "site", "group",
+                 "rule", "flapping", "opened_at", "acknowledged_at", "resolved_at", "crisis",
+                 "crisis_rule", "crisis_declared_at", "merged_into", "timeline"},
     )  # fmt: skip
     body["alerts"] = [
-        {"source": a.source, "source_id": a.source_id, "role": a.role.value,
+        {"source": a.source, "source_id": a.source_id, "role": a.role.value, "cause": a.cause,
          "name": a.name, "resource": a.resource, "status": a.status.value,
          "fingerprint": a.fingerprint, "count": a.count}
         for a in incident.alerts
@@ -160,8 +176,17 @@ async def run_replay(path: Path, settings: Settings, rules: Rules) -> ReplayResu
         await pipeline.storage.open()
         try:
             alerts, rejected = 0, []
+            every = timedelta(seconds=settings.tick_s)
+            next_tick = start + every
             for number, line in ordered:
-                clock.advance_to(_moment(line, start))
+                moment = _moment(line, start)
+                # Time passes between requests as it would have live: timers fall due.
+                while next_tick <= moment:
+                    clock.advance_to(next_tick)
+                    await tick(pipeline.storage.bus, clock)
+                    await drain(pipeline.stages, pipeline.storage.bus, pipeline.runtime_metrics)
+                    next_tick += every
+                clock.advance_to(moment)
                 try:
                     alerts += await pipeline.receiver.accept(line.source, line.payload)
                 except PayloadError as e:
@@ -172,12 +197,14 @@ async def run_replay(path: Path, settings: Settings, rules: Rules) -> ReplayResu
             incidents = await store.list_incidents(IncidentFilter(limit=MAX_LIST))
             tickets = await store.list_tickets(MAX_LIST)
             notifications = await store.list_notifications(MAX_LIST)
+            suppressed = await store.list_suppressions(MAX_LIST)
         finally:
             await pipeline.storage.close()
     return ReplayResult(
         incidents=sorted(incidents, key=lambda i: (i.opened_at, int(i.id.split("-")[1]))),
         tickets=sorted(tickets, key=lambda t: int(t.id.split("-")[1])),
         notifications=notifications,
+        suppressed=suppressed,
         requests=len(lines),
         alerts=alerts,
         rejected=rejected,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
-from core.models import AlertState, Incident, Notification, Ticket
+from core.matchers import Silence
+from core.models import AlertState, Incident, Notification, Suppression, Ticket
 from core.store import Changes, IncidentFilter, Store
 
 
@@ -41,6 +43,27 @@ class RacingStore:
 
     async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]:
         return await self._store.alert_states(fingerprints)
+
+    async def incidents_on_resources(self, resources: Sequence[str]) -> dict[str, str]:
+        return await self._store.incidents_on_resources(resources)
+
+    async def open_services_by_site(self) -> dict[str, set[str]]:
+        return await self._store.open_services_by_site()
+
+    async def incidents_due(self, now: datetime) -> list[Incident]:
+        return await self._store.incidents_due(now)
+
+    async def list_silences(self, limit: int = 1000) -> list[Silence]:
+        return await self._store.list_silences(limit)
+
+    async def get_silence(self, silence_id: str) -> Silence | None:
+        return await self._store.get_silence(silence_id)
+
+    async def list_suppressions(self, limit: int = 5000) -> list[Suppression]:
+        return await self._store.list_suppressions(limit)
+
+    async def heartbeats(self) -> dict[str, datetime]:
+        return await self._store.heartbeats()
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         return await self._store.get_ticket(ticket_id)

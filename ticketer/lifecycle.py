@@ -23,11 +23,14 @@ def describe(incident: Incident, incident_url: str) -> str:
     lines = [
         incident.title,
         "",
-        f"Priority: {incident.priority.value} (severity {incident.severity.value})",
-        f"Service: {incident.service or 'unknown'}",
+        f"Priority: {incident.priority_reason or incident.priority.value}",
+        f"Service: {incident.service or 'unknown'}"
+        + (f" ({incident.users_affected:,} users affected)" if incident.users_affected else ""),
+        f"Support group: {incident.group or 'unassigned'}",
         f"Opened: {incident.opened_at.isoformat()}",
         f"Incident: {incident_url}",
         "",
+        *_first_steps(incident, incident_url),
         f"Affected resources ({len(incident.resources)}):",
         *(f"- {r}" for r in incident.resources[:50]),
         "",
@@ -42,6 +45,24 @@ def describe(incident: Incident, incident_url: str) -> str:
     return "\n".join(lines)
 
 
+def runbook_url(incident: Incident, incident_url: str) -> str:
+    """Where the incident's runbook is shown, on the same Sereno as the incident."""
+    if not incident.runbook:
+        return ""
+    base = incident_url.split("/api/v1/", 1)[0]
+    return f"{base}/runbooks/{incident.runbook}"
+
+
+def _first_steps(incident: Incident, incident_url: str) -> list[str]:
+    if not incident.runbook:
+        return ["No runbook applies to this incident yet.", ""]
+    return [
+        f"First steps ({incident.runbook_title}, {runbook_url(incident, incident_url)}):",
+        *(f"{n}. {step}" for n, step in enumerate(incident.runbook_steps, start=1)),
+        "",
+    ]
+
+
 def new_ticket(ticket_id: str, backend: str, incident: Incident, url: str, now: datetime) -> Ticket:
     return Ticket(
         id=ticket_id,
@@ -51,6 +72,7 @@ def new_ticket(ticket_id: str, backend: str, incident: Incident, url: str, now: 
         priority=incident.priority,
         service=incident.service,
         description=describe(incident, url),
+        runbook_url=runbook_url(incident, url),
         created_at=now,
         updated_at=now,
         incident_version=incident.version,
@@ -87,6 +109,8 @@ def follow(ticket: Ticket, incident: Incident, url: str, now: datetime) -> Ticke
     )
     if status is not ticket.status:
         note = "incident resolved" if status is TicketStatus.RESOLVED else "incident fires again"
+        if incident.merged_into is not None:
+            note = f"duplicate: its alerts are symptoms of {incident.merged_into}"
         changes.append(
             TicketChange(at=now, field="status", old=ticket.status.value, new=status.value,
                          note=note)
@@ -96,6 +120,7 @@ def follow(ticket: Ticket, incident: Incident, url: str, now: datetime) -> Ticke
             "title": ticket_title(incident),
             "priority": incident.priority,
             "description": describe(incident, url),
+            "runbook_url": runbook_url(incident, url),
             "status": status,
             "resolved_at": now if status is TicketStatus.RESOLVED else None,
             "updated_at": now,

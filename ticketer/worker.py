@@ -56,6 +56,8 @@ class TicketerStage:
                 read[incident.id] = tickets[incident.id]
             ticket = tickets[incident.id]
             url = f"{self._base_url}/api/v1/incidents/{incident.id}"
+            if ticket is None and incident.merged_into is not None:
+                continue  # a duplicate that never had a ticket needs none: its cause has one
             if ticket is None:
                 ticket = new_ticket(await self._store.next_id("TKT"), BUILTIN, incident, url, now)
                 kind = TicketEventKind.CREATED

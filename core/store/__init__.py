@@ -16,17 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from core.bus import DeadLetter, NotPendingError, Stream
+from core.matchers import Silence
 from core.models import (
     AlertState,
     Incident,
     IncidentStatus,
     Notification,
     Priority,
+    Suppression,
     Ticket,
 )
 
@@ -65,6 +68,10 @@ class Changes:
     alert_states: list[AlertState] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    silences: list[Silence] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    heartbeats: dict[str, datetime] = field(default_factory=dict)
+    """heartbeat name: its latest sign of life"""
     publish: list[tuple[Stream, str]] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -114,6 +121,8 @@ class IncidentFilter:
     status: IncidentStatus | None = None
     priority: Priority | None = None
     service: str | None = None
+    open_only: bool = False
+    opened_since: datetime | None = None
     limit: int = 500
 
 
@@ -153,6 +162,33 @@ class Store(Protocol):
         ...
 
     async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]: ...
+
+    async def incidents_on_resources(self, resources: Sequence[str]) -> dict[str, str]:
+        """For each of `resources` with a firing alert in an incident that is not resolved,
+        that incident's id. Kept by `commit` from the incidents it writes."""
+        ...
+
+    async def open_services_by_site(self) -> dict[str, set[str]]:
+        """For each site, the services of its unresolved incidents (by their main service)."""
+        ...
+
+    async def incidents_due(self, now: datetime) -> list[Incident]:
+        """Incidents that are not resolved and whose `due_at` is at or before `now`."""
+        ...
+
+    async def list_silences(self, limit: int = 1000) -> list[Silence]:
+        """Every silence, newest first, expired ones included."""
+        ...
+
+    async def get_silence(self, silence_id: str) -> Silence | None: ...
+
+    async def list_suppressions(self, limit: int = 5000) -> list[Suppression]:
+        """Oldest first."""
+        ...
+
+    async def heartbeats(self) -> dict[str, datetime]:
+        """Each heartbeat's latest sign of life."""
+        ...
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None: ...
 

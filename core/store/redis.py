@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
 
 from core.bus import NotPendingError
 from core.errors import StorageUnavailableError
-from core.models import AlertState, Incident, Notification, Ticket
+from core.matchers import Silence
+from core.models import AlertState, Incident, IncidentStatus, Notification, Suppression, Ticket
 from core.redisdb import RedisDatabase, optional_text, text, unavailable
 from core.store import Changes, ConflictError, IncidentFilter
 from core.store.redis_commit import COMMIT_LUA, pack
-from core.store.redis_keys import StoreKeys, key_prefix, member_id, ticket_pair
+from core.store.redis_keys import (
+    StoreKeys,
+    key_prefix,
+    member_id,
+    sized,
+    ticket_pair,
+    unsized,
+)
 
 PAGE = 1000
 PING_TIMEOUT_S = 2.0
@@ -36,6 +45,23 @@ local member = string.sub(found[1], tonumber(ARGV[3]) + 1)
 return redis.call('HGET', KEYS[2], string.match(member, '^[^|]*|[^|]*|(.*)$'))
 """
 
+_FIRST_IN_RANGE = """
+local found = {}
+for i, start in ipairs(ARGV) do
+  local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. start, '(' .. start .. '\\255', 'LIMIT', 0, 1)
+  found[i] = m[1] or ''
+end
+return found
+"""
+
+_DUE = """
+local bodies = {}
+for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], '-', '(' .. ARGV[1] .. '\\1')) do
+  local id = string.sub(m, string.find(m, string.char(0), 1, true) + 22)
+  bodies[#bodies + 1] = redis.call('HGET', KEYS[2], id)
+end
+return bodies
+"""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -95,13 +121,21 @@ class RedisStore:
         client, keys = self._db.client, self._keys
         found: list[Incident] = []
         upper = "+"
+        since = where.opened_since.isoformat() if where.opened_since else None
+        # Every member opened at or after `since` sorts at or after it (a few before it do
+        # too, when their time is the start of `since`: the test on the time drops them).
+        lower = "-" if since is None else f"[{since}"
         with unavailable():
             while len(found) < where.limit:
-                members = await client.zrevrangebylex(keys.incidents_by_time, upper, "-", 0, PAGE)
+                members = await client.zrevrangebylex(keys.incidents_by_time, upper, lower, 0, PAGE)
                 if not members:
                     break
                 upper = f"({text(members[-1])}"
-                ids = [member_id(text(m)) for m in members]
+                ids = [
+                    member_id(text(m))
+                    for m in members
+                    if since is None or text(m).split("|", 1)[0] >= since
+                ]
                 ids = await self._matching(ids, where)
                 bodies = await client.hmget(keys.incident_body, ids) if ids else []
                 found += [Incident.model_validate_json(text(b)) for b in bodies if b is not None]
@@ -115,8 +149,15 @@ class RedisStore:
             (self._keys.incident_priority, where.priority and where.priority.value),
             (self._keys.incident_service, where.service),
         ]
+        if where.open_only and ids:
+            statuses = await self._db.client.hmget(self._keys.incident_status, ids)
+            ids = [
+                i
+                for i, status in zip(ids, statuses, strict=True)
+                if optional_text(status) != IncidentStatus.RESOLVED.value
+            ]
         for key, wanted in tests:
-            if wanted is not None:
+            if wanted is not None and ids:
                 values = await self._db.client.hmget(key, ids)
                 ids = [
                     i
@@ -136,6 +177,65 @@ class RedisStore:
                         state = AlertState.model_validate_json(text(body))
                         states[state.fingerprint] = state
         return states
+
+    async def incidents_on_resources(self, resources: Sequence[str]) -> dict[str, str]:
+        unique = list(dict.fromkeys(resources))
+        found: dict[str, str] = {}
+        with unavailable():
+            for start in range(0, len(unique), PAGE):
+                starts = [sized(r) for r in unique[start : start + PAGE]]
+                members = await self._db.script(_FIRST_IN_RANGE)(
+                    keys=[self._keys.incident_resources], args=starts
+                )
+                for resource, first, member in zip(
+                    unique[start : start + PAGE], starts, members, strict=True
+                ):
+                    # The lowest incident id sorts first, as SQLite's ORDER BY incident_id.
+                    if text(member):
+                        found[resource] = text(member)[len(first) :]
+        return found
+
+    async def open_services_by_site(self) -> dict[str, set[str]]:
+        with unavailable():
+            pairs = await self._db.client.hgetall(self._keys.open_site_services)
+        found: dict[str, set[str]] = {}
+        for pair, count in pairs.items():
+            if int(text(count)) > 0:
+                site, service = unsized(text(pair))
+                found.setdefault(site, set()).add(service)
+        return found
+
+    async def incidents_due(self, now: datetime) -> list[Incident]:
+        with unavailable():
+            bodies = await self._db.script(_DUE)(
+                keys=[self._keys.incidents_due, self._keys.incident_body], args=[now.isoformat()]
+            )
+        return [Incident.model_validate_json(text(b)) for b in bodies]
+
+    async def list_silences(self, limit: int = 1000) -> list[Silence]:
+        with unavailable():
+            members = await self._db.client.zrevrangebylex(
+                self._keys.silences_by_time, "+", "-", 0, limit
+            )
+            bodies = await self._bodies(self._keys.silence_body, members)
+        return [Silence.model_validate_json(b) for b in bodies]
+
+    async def get_silence(self, silence_id: str) -> Silence | None:
+        with unavailable():
+            body = await self._db.client.hget(self._keys.silence_body, silence_id)
+        return _parse(Silence, body)
+
+    async def list_suppressions(self, limit: int = 5000) -> list[Suppression]:
+        if limit == 0:
+            return []
+        with unavailable():
+            bodies = await self._db.client.lrange(self._keys.suppressions, 0, limit - 1)
+        return [Suppression.model_validate_json(text(b)) for b in bodies]
+
+    async def heartbeats(self) -> dict[str, datetime]:
+        with unavailable():
+            found = await self._db.client.hgetall(self._keys.heartbeats)
+        return {text(name): datetime.fromisoformat(text(at)) for name, at in found.items()}
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         with unavailable():

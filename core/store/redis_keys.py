@@ -4,6 +4,13 @@ Every record kind is a few hashes keyed by id plus sorted sets of members that s
 SQLite's ORDER BY does: all scores are 0, so members sort byte by byte (as SQLite's
 BINARY collation does) and a member is `time|insertion number|id`, the insertion number
 standing for SQLite's rowid. All keys are fixed names, passed to scripts as KEYS.
+
+Derived indexes, kept by the commit script as SQLite's transaction keeps its tables:
+`incidents-due` holds `due_at NUL insertion number|id` of each unresolved incident with a
+timer (NUL first, so a time sorts before any longer time it starts, as in SQLite);
+`incident-resources` holds `sized resource` + id for each resource with a firing alert in
+an unresolved incident (`incident-resources-of` remembers them per incident);
+`open-site-services` counts the unresolved incidents of each `sized site` + service.
 """
 
 from __future__ import annotations
@@ -29,6 +36,12 @@ class StoreKeys:
     incident_open: str
     incidents_by_key: str
     incidents_by_time: str
+    incident_due: str
+    incidents_due: str
+    incident_resources_of: str
+    incident_resources: str
+    incident_site_service: str
+    open_site_services: str
     alert_state: str
     ticket_body: str
     ticket_for: str
@@ -36,6 +49,11 @@ class StoreKeys:
     notification_body: str
     notification_member: str
     notifications_by_time: str
+    silence_body: str
+    silence_member: str
+    silences_by_time: str
+    suppressions: str
+    heartbeats: str
 
     @classmethod
     def of(cls, db: RedisDatabase) -> StoreKeys:
@@ -59,12 +77,24 @@ def key_prefix(correlation_key: str) -> str:
 
     The length in bytes first, so no key is the start of another's members, whatever
     bytes either holds."""
-    return f"{len(correlation_key.encode()):08d}:{correlation_key}\x00"
+    return sized(correlation_key) + "\x00"
+
+
+def sized(text: str) -> str:
+    """`text` after its length in bytes: no sized text is the start of another's."""
+    return f"{len(text.encode()):08d}:{text}"
+
+
+def unsized(pair: str) -> tuple[str, str]:
+    """The sized text at the start of `pair`, and what follows it."""
+    raw = pair.encode()
+    length = int(raw[:8])
+    return raw[9 : 9 + length].decode(), raw[9 + length :].decode()
 
 
 def ticket_pair(incident_id: str, backend: str) -> str:
     """The `ticket-for` field of one incident and backend, unambiguous whatever they hold."""
-    return f"{len(incident_id.encode()):08d}:{incident_id}{backend}"
+    return sized(incident_id) + backend
 
 
 def member_id(member: str) -> str:

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 
 from core.bus import Stream
 from core.bus.sqlite import SqliteBus, acknowledge, append, bury
-from core.models import AlertState, Incident, Notification, Ticket
+from core.matchers import Silence
+from core.models import (
+    AlertState,
+    AlertStatus,
+    Incident,
+    IncidentStatus,
+    Notification,
+    Suppression,
+    Ticket,
+)
 from core.sqlitedb import SqliteDatabase
 from core.store import ALERT_STATE, INCIDENT, TICKET, Changes, ConflictError, IncidentFilter
 
@@ -58,16 +68,45 @@ class SqliteStore:
     def _write(cls, conn: sqlite3.Connection, changes: Changes) -> None:
         cls._check(conn, changes)
         conn.executemany(
-            "INSERT INTO incidents (id, key, status, priority, service, opened_at, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            "INSERT INTO incidents"
+            " (id, key, status, priority, service, site, opened_at, due_at, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             " key = excluded.key, status = excluded.status, priority = excluded.priority,"
-            " service = excluded.service, body = excluded.body",
+            " service = excluded.service, site = excluded.site, due_at = excluded.due_at,"
+            " body = excluded.body",
             [
-                (i.id, i.key, i.status.value, i.priority.value, i.service,
-                 i.opened_at.isoformat(), i.model_dump_json())
+                (i.id, i.key, i.status.value, i.priority.value, i.service, i.site,
+                 i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None,
+                 i.model_dump_json())
                 for i in changes.incidents
             ],
         )  # fmt: skip
+        conn.executemany(
+            "DELETE FROM incident_resources WHERE incident_id = ?",
+            [(i.id,) for i in changes.incidents],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO incident_resources (resource, incident_id) VALUES (?, ?)",
+            [
+                (resource, i.id)
+                for i in changes.incidents
+                if i.status is not IncidentStatus.RESOLVED
+                for resource in {a.resource for a in i.alerts
+                                 if a.resource and a.status is AlertStatus.FIRING}
+            ],
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT OR REPLACE INTO silences (id, created_at, body) VALUES (?, ?, ?)",
+            [(s.id, s.created_at.isoformat(), s.model_dump_json()) for s in changes.silences],
+        )
+        conn.executemany(
+            "INSERT INTO suppressions (at, body) VALUES (?, ?)",
+            [(s.at.isoformat(), s.model_dump_json()) for s in changes.suppressions],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO heartbeats (name, last_seen) VALUES (?, ?)",
+            [(name, at.isoformat()) for name, at in changes.heartbeats.items()],
+        )
         conn.executemany(
             "INSERT OR REPLACE INTO alert_states (fingerprint, body) VALUES (?, ?)",
             [(s.fingerprint, s.model_dump_json()) for s in changes.alert_states],
@@ -128,6 +167,11 @@ class SqliteStore:
         if where.service is not None:
             clauses.append("service = ?")
             args.append(where.service)
+        if where.open_only:
+            clauses.append("status != 'resolved'")
+        if where.opened_since is not None:
+            clauses.append("opened_at >= ?")
+            args.append(where.opened_since.isoformat())
         rows = self._db.conn.execute(
             f"SELECT body FROM incidents WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are fixed strings
             " ORDER BY opened_at DESC, rowid DESC LIMIT ?",
@@ -149,6 +193,58 @@ class SqliteStore:
                 state = AlertState.model_validate_json(body)
                 states[state.fingerprint] = state
         return states
+
+    async def incidents_on_resources(self, resources: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(resources))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = (
+                f"SELECT resource, incident_id FROM incident_resources WHERE resource IN ({marks})"  # noqa: S608 - placeholders only
+            )
+            rows = self._db.conn.execute(f"{query} ORDER BY incident_id", chunk).fetchall()
+            for resource, incident_id in rows:
+                found.setdefault(resource, incident_id)
+        return found
+
+    async def open_services_by_site(self) -> dict[str, set[str]]:
+        rows = self._db.conn.execute(
+            "SELECT DISTINCT site, service FROM incidents"
+            " WHERE status != 'resolved' AND site != '' AND service != ''"
+        ).fetchall()
+        found: dict[str, set[str]] = {}
+        for site, service in rows:
+            found.setdefault(site, set()).add(service)
+        return found
+
+    async def incidents_due(self, now: datetime) -> list[Incident]:
+        rows = self._db.conn.execute(
+            "SELECT body FROM incidents WHERE due_at IS NOT NULL AND due_at <= ?"
+            " AND status != 'resolved' ORDER BY due_at, rowid",
+            (now.isoformat(),),
+        ).fetchall()
+        return [Incident.model_validate_json(body) for (body,) in rows]
+
+    async def list_silences(self, limit: int = 1000) -> list[Silence]:
+        rows = self._db.conn.execute(
+            "SELECT body FROM silences ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Silence.model_validate_json(body) for (body,) in rows]
+
+    async def get_silence(self, silence_id: str) -> Silence | None:
+        body = self._one("SELECT body FROM silences WHERE id = ?", (silence_id,))
+        return None if body is None else Silence.model_validate_json(body)
+
+    async def list_suppressions(self, limit: int = 5000) -> list[Suppression]:
+        rows = self._db.conn.execute(
+            "SELECT body FROM suppressions ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [Suppression.model_validate_json(body) for (body,) in rows]
+
+    async def heartbeats(self) -> dict[str, datetime]:
+        rows = self._db.conn.execute("SELECT name, last_seen FROM heartbeats").fetchall()
+        return {name: datetime.fromisoformat(at) for name, at in rows}
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         body = self._one("SELECT body FROM tickets WHERE id = ?", (ticket_id,))

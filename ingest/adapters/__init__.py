@@ -10,6 +10,7 @@ from datetime import datetime
 
 from core.models import Alert
 from core.rules import Rules
+from ingest.problems import FieldProblem, PayloadError
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,18 @@ def stable_fingerprint(source: str, identity: Mapping[str, str]) -> str:
     canonical = json.dumps(sorted(identity.items()), ensure_ascii=False, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:20]
     return f"{source}:{digest}"
+
+
+def unicode_fingerprint(source: str, identity: Mapping[str, str], what: str) -> str:
+    """`stable_fingerprint`, refusing text that is not Unicode (a lone surrogate sent as a
+    JSON \\ud800 escape) as the sender's mistake, naming the fields."""
+    try:
+        return stable_fingerprint(source, identity)
+    except UnicodeEncodeError as e:
+        raise PayloadError(
+            f"invalid {what}: text that is not Unicode",
+            [FieldProblem(name, "not valid Unicode text") for name in identity],
+        ) from e
 
 
 def first_label(labels: Mapping[str, str], *names: str) -> str:

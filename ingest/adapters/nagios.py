@@ -24,7 +24,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from core.models import EARLIEST, Alert, AlertStatus
-from ingest.adapters import AdapterContext, stable_fingerprint
+from ingest.adapters import AdapterContext, unicode_fingerprint
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 SOURCE = "nagios"
@@ -133,7 +133,9 @@ def _alert(note: _Notification, ctx: AdapterContext) -> Alert:
     return Alert(
         source=SOURCE,
         source_id=source_id[:_ID_MAX],
-        fingerprint=_fingerprint({"host": note.host, "service": note.service}),
+        fingerprint=unicode_fingerprint(
+            SOURCE, {"host": note.host, "service": note.service}, "Nagios notification"
+        ),
         status=status,
         name=(note.service or f"Host {state}")[:_NAME_MAX],
         resource=ctx.rules.resources.normalize(note.host)[:_RESOURCE_MAX],
@@ -148,16 +150,6 @@ def _alert(note: _Notification, ctx: AdapterContext) -> Alert:
         flapping=flags.get("flapping", False),
         in_downtime=flags.get("in_downtime", False),
     )
-
-
-def _fingerprint(identity: dict[str, str]) -> str:
-    try:
-        return stable_fingerprint(SOURCE, identity)
-    except UnicodeEncodeError as e:  # a lone surrogate, sent as a JSON \ud800 escape
-        raise PayloadError(
-            "invalid Nagios notification: text that is not Unicode",
-            [FieldProblem(name, "not valid Unicode text") for name in identity],
-        ) from e
 
 
 def _annotations(note: _Notification) -> dict[str, str]:

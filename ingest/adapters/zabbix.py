@@ -31,7 +31,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from core.models import EARLIEST, Alert, AlertStatus
-from ingest.adapters import AdapterContext, stable_fingerprint
+from ingest.adapters import AdapterContext, unicode_fingerprint
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 SOURCE = "zabbix"
@@ -141,7 +141,7 @@ def _alert(event: _ZabbixEvent, ctx: AdapterContext) -> Alert:
     return Alert(
         source=SOURCE,
         source_id=event_id[:_ID_MAX],
-        fingerprint=_fingerprint({"event_id": event_id}),
+        fingerprint=unicode_fingerprint(SOURCE, {"event_id": event_id}, "Zabbix webhook"),
         status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
         name=name,
         resource=ctx.rules.resources.normalize(event.host_host or event.host_name)[:_RESOURCE_MAX],
@@ -157,16 +157,6 @@ def _alert(event: _ZabbixEvent, ctx: AdapterContext) -> Alert:
         acknowledged=event.event_update_status.strip() == "1"
         and bool(_ACKNOWLEDGED.search(event.event_update_action)),
     )
-
-
-def _fingerprint(identity: dict[str, str]) -> str:
-    try:
-        return stable_fingerprint(SOURCE, identity)
-    except UnicodeEncodeError as e:  # a lone surrogate, sent as a JSON \ud800 escape
-        raise PayloadError(
-            "invalid Zabbix webhook: text that is not Unicode",
-            [FieldProblem(name, "not valid Unicode text") for name in identity],
-        ) from e
 
 
 def _tags(raw: str) -> dict[str, str]:

@@ -27,6 +27,18 @@ CASES = [
         422,
         "alerts[0].labels.alertname",
     ),
+    (b"", "application/json", 400, "(body)"),
+    (b"[" * 5000 + b"]" * 5000, "application/json", 400, "depth limit"),
+    (b'{"alerts": [], "x": "\xff\xfe"}', "application/json", 400, "JSON"),
+    (b'{"alerts": [], "x": "\\ud800"}', "application/json", 400, "JSON"),
+    (b'{"alerts": [], "x": NaN}', "application/json", 400, "JSON"),
+    (b"[1, 2, 3]", "application/json", 422, "(body)"),
+    (
+        b'{"alerts": [{"status": 5, "labels": {"alertname": "A"}}]}',
+        "application/json",
+        422,
+        "alerts[0].status",
+    ),
 ]
 
 

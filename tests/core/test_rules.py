@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Priority, Severity
+from core.models import Severity
 from core.rules import RulesError, load_rules
 from tests.conftest import EXAMPLE_RULES
 
@@ -21,9 +21,10 @@ def _write(folder: Path, name: str, text: str) -> Path:
 
 def test_the_example_rules_load() -> None:
     rules = load_rules(EXAMPLE_RULES)
-    assert rules.correlation.window == timedelta(minutes=5)
+    assert rules.correlation.reopen_window == timedelta(minutes=30)
     assert rules.severity_of("alertmanager", "page") is Severity.CRITICAL
-    assert rules.priority.for_severity(Severity.MAJOR) is Priority.P2
+    assert rules.services["email"].users == 55_000
+    assert [r.name for r in rules.crisis] == ["mass-outage", "site-down", "long-p1"]
 
 
 def test_unknown_words_fall_back_to_the_sources_default(tmp_path: Path) -> None:
@@ -35,22 +36,22 @@ def test_unknown_words_fall_back_to_the_sources_default(tmp_path: Path) -> None:
 
 
 def test_a_bad_duration_names_file_line_and_fix(tmp_path: Path) -> None:
-    path = _write(tmp_path, "c.yaml", "# comment\ncorrelation:\n  window: five minutes\n")
+    path = _write(tmp_path, "c.yaml", "# comment\ncorrelation:\n  reopen_window: five minutes\n")
     with pytest.raises(RulesError) as caught:
         load_rules(tmp_path)
     [problem] = caught.value.problems
     assert problem.file == str(path)
     assert problem.line == 3
-    assert problem.where == "correlation.window"
+    assert problem.where == "correlation.reopen_window"
     assert "write for example 90s, 5m" in problem.problem
 
 
 def test_a_misspelt_key_is_pointed_at(tmp_path: Path) -> None:
-    _write(tmp_path, "c.yaml", "correlation:\n  window: 5m\n  windw: 5m\n")
+    _write(tmp_path, "c.yaml", "correlation:\n  hold_down: 5m\n  hold_dwn: 5m\n")
     with pytest.raises(RulesError) as caught:
         load_rules(tmp_path)
     [problem] = caught.value.problems
-    assert (problem.line, problem.where) == (3, "correlation.windw")
+    assert (problem.line, problem.where) == (3, "correlation.hold_dwn")
     assert "check its spelling" in problem.problem
 
 

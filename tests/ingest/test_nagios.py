@@ -9,7 +9,6 @@ https://icinga.com/docs/icinga-2/latest/doc/03-monitoring-basics/#runtime-macros
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,15 +16,24 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpServer
 
 from core.models import Alert, AlertStatus, Severity
 from core.rules import Rules, SourceSeverity
-from ingest.adapters import AdapterContext, nagios
-from ingest.problems import PayloadError
+from ingest.adapters import nagios
 from tests.conftest import T0
+from tests.ingest.kit import (
+    FUZZ,
+    check_one_alert_or_problems,
+    golden,
+    json_values,
+    mutated,
+    outcome,
+    parse_one,
+    problem_fields,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 NOTIFY = Path(__file__).resolve().parents[2] / "contrib" / "nagios" / "sereno-notify"
@@ -39,20 +47,15 @@ GOLDEN_NAMES = [
 
 
 def _golden(name: str) -> dict[str, Any]:
-    loaded = json.loads((GOLDEN / name).read_text(encoding="utf-8"))
-    assert isinstance(loaded, dict)
-    return loaded
+    return golden(name)
 
 
 def _parse(payload: object, rules: Rules) -> Alert:
-    [alert] = nagios.parse(payload, AdapterContext(T0, rules))
-    return alert
+    return parse_one(nagios.parse, payload, rules)
 
 
 def _fields(payload: object, rules: Rules) -> set[str]:
-    with pytest.raises(PayloadError) as caught:
-        nagios.parse(payload, AdapterContext(T0, rules))
-    return {p.field for p in caught.value.problems}
+    return problem_fields(nagios.parse, payload, rules)
 
 
 def test_problem(rules: Rules) -> None:
@@ -332,12 +335,6 @@ async def test_notify_unreachable_server_fails() -> None:
 
 # --- any input ------------------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
-    lambda kids: st.lists(kids) | st.dictionaries(st.text(), kids),
-    max_leaves=30,
-)
-
 _NEAR = st.one_of(
     json_values,
     st.sampled_from(
@@ -346,47 +343,20 @@ _NEAR = st.one_of(
 )
 
 
-@st.composite
-def _mutated_notifications(draw: st.DrawFn) -> dict[str, Any]:
+def _mutated_notifications() -> st.SearchStrategy[dict[str, Any]]:
     """A golden body with some keys dropped and others replaced by any JSON value."""
-    body = _golden(draw(st.sampled_from(GOLDEN_NAMES)))
-    for key in draw(st.lists(st.sampled_from(sorted(body)), unique=True)):
-        if draw(st.booleans()):
-            del body[key]
-        else:
-            body[key] = draw(_NEAR)
-    return body
+    return st.sampled_from(GOLDEN_NAMES).flatmap(lambda n: mutated(_golden(n), _NEAR))
 
 
-_FUZZ = settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def _outcome(payload: object, rules: Rules) -> list[Alert] | PayloadError:
-    try:
-        return nagios.parse(payload, AdapterContext(T0, rules))
-    except PayloadError as e:
-        return e
-
-
-@_FUZZ
+@FUZZ
 @given(json_values)
 def test_any_json_gives_alerts_or_a_payload_error(rules: Rules, payload: object) -> None:
-    outcome = _outcome(payload, rules)
-    if isinstance(outcome, PayloadError):
-        assert outcome.problems
-    else:
-        assert len(outcome) == 1
+    check_one_alert_or_problems(outcome(nagios.parse, payload, rules))
 
 
-@_FUZZ
+@FUZZ
 @given(_mutated_notifications())
 def test_mutated_notifications_give_alerts_or_a_payload_error(
     rules: Rules, payload: dict[str, Any]
 ) -> None:
-    outcome = _outcome(payload, rules)
-    if isinstance(outcome, PayloadError):
-        assert outcome.problems
-    else:
-        [alert] = outcome
-        assert alert.source_id
-        assert alert.name
+    check_one_alert_or_problems(outcome(nagios.parse, payload, rules))

@@ -15,14 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from core.models import Alert, AlertStatus, Severity
+from core.models import AlertStatus, Severity
 from core.rules import Rules, SourceSeverity
 from ingest.adapters import AdapterContext, pagerduty
 from ingest.problems import FieldProblem, PayloadError
 from tests.conftest import T0
+from tests.ingest.kit import (
+    FUZZ,
+    check_one_alert_or_problems,
+    json_values,
+    mutated,
+    outcome,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6"
@@ -247,27 +254,6 @@ def test_text_that_is_not_unicode_is_refused(rules: Rules) -> None:
     assert _fields(event, rules) == {"dedup_key"}
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
-    lambda kids: st.lists(kids) | st.dictionaries(st.text(), kids),
-    max_leaves=30,
-)
-
-
-@st.composite
-def _mutated(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
-    """`base` with some keys dropped and others replaced by any JSON value."""
-    out = dict(base)
-    if not base:
-        return out
-    for key in draw(st.lists(st.sampled_from(sorted(base)), unique=True)):
-        if draw(st.booleans()):
-            del out[key]
-        else:
-            out[key] = draw(json_values)
-    return out
-
-
 @st.composite
 def _mutated_events(draw: st.DrawFn) -> dict[str, Any]:
     name = draw(
@@ -277,40 +263,22 @@ def _mutated_events(draw: st.DrawFn) -> dict[str, Any]:
     )
     event = _golden(name)
     if isinstance(event.get("payload"), dict) and draw(st.booleans()):
-        event["payload"] = draw(_mutated(event["payload"]))
-    return draw(_mutated(event))
+        event["payload"] = draw(mutated(event["payload"]))
+    return draw(mutated(event))
 
 
-_FUZZ = settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def _outcome(payload: object, rules: Rules) -> list[Alert] | PayloadError:
-    try:
-        return pagerduty.parse(payload, AdapterContext(T0, rules))
-    except PayloadError as e:
-        return e
-
-
-@_FUZZ
+@FUZZ
 @given(json_values)
 def test_any_json_gives_alerts_or_a_payload_error(rules: Rules, payload: object) -> None:
-    outcome = _outcome(payload, rules)
-    if isinstance(outcome, PayloadError):
-        assert outcome.problems
-    else:
-        assert len(outcome) == 1
+    check_one_alert_or_problems(outcome(pagerduty.parse, payload, rules))
 
 
-@_FUZZ
+@FUZZ
 @given(_mutated_events())
 def test_mutated_events_give_alerts_or_a_payload_error(
     rules: Rules, payload: dict[str, Any]
 ) -> None:
-    outcome = _outcome(payload, rules)
-    if isinstance(outcome, PayloadError):
-        assert outcome.problems
-        assert pagerduty.error_body(outcome.problems)["errors"]
-    else:
-        [alert] = outcome
-        assert alert.source_id
-        assert alert.name
+    result = outcome(pagerduty.parse, payload, rules)
+    check_one_alert_or_problems(result)
+    if isinstance(result, PayloadError):
+        assert pagerduty.error_body(result.problems)["errors"]

@@ -63,7 +63,9 @@ async def test_pagerduty_trigger_acknowledge_resolve_by_dedup_key(
     assert acked["status"] == "open"
     [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
     assert incident["status"] == "acknowledged"
-    assert incident["priority"] == "P1"  # an acknowledgement carries no severity to lower it
+    # critical (urgency high) on no known service (impact low): P3, and an acknowledgement
+    # carries no severity to lower it
+    assert incident["priority"] == "P3"
     resolve = await client.post("/v2/enqueue", json=_golden("pagerduty_resolve.json"))
     assert resolve.status == 202
     await wait_for(client, f"/api/v1/tickets/{ticket_id}", lambda b: b["status"] == "resolved")
@@ -138,3 +140,51 @@ async def test_sns_subscription_is_confirmed_only_for_allowed_topics(
     assert bad.status == 422
     assert (await bad.json())["detail"][0]["field"] == "SubscribeURL"
     assert len(confirmer.confirmed) == 1
+
+
+async def test_zabbix_problem_opens_and_recovery_resolves_by_event_id(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await _client(aiohttp_client, tmp_path, IngestSettings())
+    problem = await client.post("/api/v1/alerts/zabbix", json=_golden("zabbix_problem.json"))
+    assert problem.status == 202
+    body = await wait_for(client, "/api/v1/tickets", lambda b: b["count"] == 1)
+    ticket_id = body["tickets"][0]["id"]
+    recovery = await client.post("/api/v1/alerts/zabbix", json=_golden("zabbix_recovery.json"))
+    assert recovery.status == 202
+    await wait_for(client, f"/api/v1/tickets/{ticket_id}", lambda b: b["status"] == "resolved")
+    [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
+    assert [(a["source"], a["source_id"], a["resource"]) for a in incident["alerts"]] == [
+        ("zabbix", "28341", "db-1")
+    ]
+
+
+async def test_nagios_problem_acknowledgement_and_recovery(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await _client(aiohttp_client, tmp_path, IngestSettings())
+    for name in ("nagios_problem.json", "nagios_ack.json"):
+        response = await client.post("/api/v1/alerts/nagios", json=_golden(name))
+        assert response.status == 202, await response.text()
+    body = await wait_for(
+        client, "/api/v1/incidents", lambda b: b["count"] == 1
+        and b["incidents"][0]["status"] == "acknowledged",
+    )  # fmt: skip
+    assert body["incidents"][0]["alerts"][0]["resource"] == "web-1"
+    recovery = await client.post("/api/v1/alerts/nagios", json=_golden("nagios_recovery.json"))
+    assert recovery.status == 202
+    await wait_for(client, "/api/v1/incidents", lambda b: b["incidents"][0]["status"] == "resolved")
+    [ticket] = (await (await client.get("/api/v1/tickets")).json())["tickets"]
+    assert ticket["status"] == "resolved"
+
+
+async def test_unknown_source_names_the_receivers(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await _client(aiohttp_client, tmp_path, IngestSettings())
+    response = await client.post("/api/v1/alerts/nagois", json={})
+    assert response.status == 404
+    error = (await response.json())["error"]
+    assert "nagois" in error
+    assert "nagios" in error
+    assert "zabbix" in error

@@ -1,0 +1,98 @@
+"""Planned maintenance: recurring (weekly) or one-off windows in which alerts open nothing."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time, timedelta
+from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from core.models import AwareDatetime
+from core.rules.base import AlertMatch, Section
+
+
+class Weekday(enum.StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+_WEEKDAYS = list(Weekday)
+
+
+class Weekly(Section):
+    """Every week on `days`, from `start` to `end` local time (an end before the start runs
+    past midnight into the next day)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    start: time
+    end: time
+
+    def covers(self, local: datetime) -> bool:
+        """True when the local time `local` lies inside one of this window's occurrences."""
+        for days_back in (0, 1):
+            day = (local - timedelta(days=days_back)).date()
+            if _WEEKDAYS[day.weekday()] not in self.days:
+                continue
+            begins = datetime.combine(day, self.start, local.tzinfo)
+            ends = datetime.combine(day, self.end, local.tzinfo)
+            if ends <= begins:
+                ends += timedelta(days=1)
+            if begins <= local < ends:
+                return True
+        return False
+
+
+class MaintenanceWindow(Section):
+    """A planned window: matched alerts inside it never open incidents; they are recorded
+    as suppressed by this window."""
+
+    name: str
+    match: AlertMatch
+    weekly: Weekly | None = None
+    starts_at: AwareDatetime | None = Field(default=None, description="One-off window start")
+    ends_at: AwareDatetime | None = None
+    comment: str = ""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        one_off = self.starts_at is not None or self.ends_at is not None
+        if (self.weekly is not None) == one_off:
+            raise ValueError("give either weekly: {days, start, end} or starts_at and ends_at")
+        if one_off and (self.starts_at is None or self.ends_at is None):
+            raise ValueError("a one-off window needs both starts_at and ends_at")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must come after starts_at")
+        return self
+
+    def active(self, at: datetime, zone: ZoneInfo) -> bool:
+        """True when the window is open at the moment `at`."""
+        if self.weekly is not None:
+            return self.weekly.covers(at.astimezone(zone))
+        assert self.starts_at is not None  # noqa: S101 - guaranteed by _one_kind
+        assert self.ends_at is not None  # noqa: S101 - guaranteed by _one_kind
+        return self.starts_at <= at < self.ends_at
+
+
+class MaintenanceRules(Section):
+    timezone: str = Field(default="Europe/Madrid", description="Zone of the weekly windows")
+    windows: list[MaintenanceWindow] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone '{value}'; write e.g. Europe/Madrid") from e
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
