@@ -11,6 +11,7 @@ from redis.crc import key_slot
 
 from core.bus import DeadLetter, NotPendingError, Stream
 from core.config import Settings
+from core.matchers import AlertMatch, Silence
 from core.models import (
     AlertState,
     AlertStatus,
@@ -20,6 +21,7 @@ from core.models import (
     Notification,
     Priority,
     Severity,
+    Suppression,
     Ticket,
     TimelineEntry,
 )
@@ -48,6 +50,14 @@ def _state(fingerprint: str, count: int = 1) -> AlertState:
     return AlertState(
         fingerprint=fingerprint, incident_id="INC-1", status=AlertStatus.FIRING,
         first_seen=T0, last_seen=T0, count=count,
+    )  # fmt: skip
+
+
+def _firing(resource: str) -> IncidentAlert:
+    return IncidentAlert(
+        fingerprint=f"fp-{resource}", source="generic", source_id=resource, name="Down",
+        resource=resource, service="", severity=Severity.MAJOR, status=AlertStatus.FIRING,
+        first_seen=T0, last_seen=T0,
     )  # fmt: skip
 
 
@@ -363,12 +373,24 @@ async def test_every_redis_key_is_under_the_prefix_in_one_cluster_slot(
         await bus.publish(Stream.ALERTS, ["a", "b"])
         first, second = await bus.read(Stream.ALERTS, "correlate", "w", 10)
         await bus.dead_letter(Stream.ALERTS, "correlate", [second], "poison")
-        incident = _incident(await store.next_id("INC"), key="{other}:tag")
+        incident = _incident(
+            await store.next_id("INC"), key="{other}:tag", site="madrid", service="email",
+            due_at=T0, alerts=(_firing("{x}"),),
+        )  # fmt: skip
+        silence = Silence(
+            id="SIL-1", match=AlertMatch(), starts_at=T0, ends_at=T0 + timedelta(hours=1),
+            created_by="ana", comment="c", created_at=T0,
+        )  # fmt: skip
+        held = Suppression(
+            at=T0, fingerprint="f", source="generic", source_id="x", name="Down", resource="",
+            service="", by="silence:SIL-1", reason="r",
+        )  # fmt: skip
         await store.commit(
             Changes(
                 incidents=[incident], alert_states=[_state("f")],
                 tickets=[_ticket("TKT-1", incident.id)],
                 notifications=[_notification("n1", 0)],
+                silences=[silence], suppressions=[held], heartbeats={"watchdog": T0},
                 publish=[(Stream.INCIDENTS, "e"), (Stream.TICKETS, "t")],
                 acks=[Ack(Stream.ALERTS, "correlate", (first.id,))],
             )
@@ -378,7 +400,7 @@ async def test_every_redis_key_is_under_the_prefix_in_one_cluster_slot(
         keys = list(client.scan_iter(match=f"{redis_prefix}*", count=1000))
     finally:
         client.close()
-    assert len(keys) > 15
+    assert len(keys) > 25
     assert all(k.decode().startswith(f"{redis_prefix}:") for k in keys)
     # Redis Cluster hashes only the {tag}: one slot, so one script may touch them all.
     assert len({key_slot(k) for k in keys}) == 1
