@@ -18,6 +18,7 @@ from core.clock import WallClock
 from core.config import ConfigError, Settings, StageName
 from core.rules import RulesRef
 from core.runtime import run_stage
+from core.scheduler import run_scheduler
 from sereno.app import add_ops_routes, create_app
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
@@ -67,10 +68,10 @@ async def run_worker(
 
 async def _run(pipeline: Pipeline, stage: StageName, stopping: asyncio.Event) -> None:
     if stage is StageName.SCHEDULER:
-        # Time-driven jobs (SLA timers, crisis update cadence, the daily report) run here
-        # as they are added; this version has none, and says so rather than pretend.
-        log.info("scheduler: no time-driven jobs in this version; idle until stopped")
-        await stopping.wait()
+        # Ticks on the alerts stream make timers fall due (hold-downs, silent monitors,
+        # crisis durations); several schedulers at once are harmless.
+        await run_scheduler(pipeline.storage.bus, pipeline.clock, pipeline.settings.tick_s,
+                            stopping)  # fmt: skip
         return
     [runnable] = pipeline.stages
     storage = pipeline.storage
