@@ -7,9 +7,15 @@ Alertmanager sends them), at concurrency C, and prints one JSON line of figures.
 run and prints the ratio. Before either, it measures the load generator's own ceiling
 against a trivial handler, so a generator-bound figure is never mistaken for the server's.
 
+With `--redis URL` Sereno keeps its streams and state in Redis (under a key prefix of the
+run's own, deleted afterwards); with `--correlate-workers N [M ...]` as well, `sereno serve`
+runs every stage but correlate and N `sereno worker correlate` processes do that, one
+JSON line per N, all in the same run.
+
     python bench/ingest.py --batch 1
     python bench/ingest.py --batch 100 --vs-alertmanager --repeat 3
     python bench/ingest.py --baseline ../sereno-before --repeat 3   # an earlier checkout
+    python bench/ingest.py --batch 100 --redis redis://127.0.0.1:6379/0 --correlate-workers 1 2
 """
 
 from __future__ import annotations
@@ -25,14 +31,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis
 
 REPO = Path(__file__).resolve().parent.parent
 SERENO = Path(sys.executable).with_name("sereno")
@@ -235,6 +243,24 @@ async def drained(base: str, load: Load, within_s: float) -> tuple[list[Any], li
     return incidents, tickets
 
 
+async def settled(base: str, within_s: float) -> float:
+    """Wait until no stream has anything unread or pending; returns when (perf_counter)."""
+    deadline = time.monotonic() + within_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            async with session.get(f"{base}/metrics") as r:
+                text = await r.text()
+            backlog = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith(("sereno_bus_backlog_unread{", "sereno_bus_backlog_pending{"))
+            )
+            if backlog == 0:
+                return time.perf_counter()
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"the pipeline did not settle within {within_s}s")
+
+
 def pipeline_latencies(incidents: list[Any], tickets: list[Any]) -> dict[str, float | None]:
     """Alert → incident and alert → ticket, from the server's own wall-clock timestamps."""
     first_seen = {
@@ -287,18 +313,20 @@ class Build:
     def binary(self) -> Path:
         return SERENO if self.checkout == REPO else self.checkout / ".venv" / "bin" / "sereno"
 
-    def config(self, workdir: Path) -> Path:
-        config = workdir / f"sereno-{self.name}.yaml"
+    def config(self, workdir: Path, extra: list[str]) -> Path:
+        config = workdir / f"sereno-{self.name}-{uuid.uuid4().hex[:8]}.yaml"
         text = f"rules_dir: {self.checkout / 'rules'}\n"
         if self.checkout == REPO:
             # The limiter runs, with limits no benchmark reaches: it measures the server's
             # cost of checking, not a cap. (An earlier build may not know these settings.)
             text += "ingest:\n  rate_per_s: 1000000000\n  burst: 1000000000\n"
-        config.write_text(text)
+        config.write_text(text + "".join(f"{line}\n" for line in extra))
         return config
 
 
-def run_sereno(load: Load, args: argparse.Namespace, workdir: Path, build: Build) -> dict[str, Any]:
+def run_sereno(
+    load: Load, args: argparse.Namespace, workdir: Path, build: Build, correlate_workers: int = 0
+) -> dict[str, Any]:
     bodies = load.sereno_bodies()
     if args.url:
         base, pid = args.url.rstrip("/"), args.pid
@@ -306,22 +334,61 @@ def run_sereno(load: Load, args: argparse.Namespace, workdir: Path, build: Build
                                       load.concurrency))  # fmt: skip
         incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
         return figures("sereno", load, posted, pid) | pipeline_latencies(incidents, tickets)
+    prefix = f"{{sereno-bench-{uuid.uuid4().hex[:12]}}}"
+    lines = [f"redis_prefix: '{prefix}'"] if args.redis else []
+    if correlate_workers:
+        lines.append("stages: [ingest, ticketer, notify]")
+    config = build.config(workdir, lines)
+    redis_args = ["--redis", args.redis] if args.redis else []
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    data = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
-    with process(
-        [str(build.binary), "serve", "--config", str(build.config(workdir)),
-         "--listen", f"127.0.0.1:{port}", "--data", str(data)],
-        f"{base}/readyz", workdir / f"sereno-{build.name}.log",
-    ) as child:  # fmt: skip
-        log(f"posting {load.alerts} alerts to sereno {build.name} ({len(bodies)} requests)")
-        posted = asyncio.run(post_all(f"{base}/api/v1/alerts/alertmanager", bodies, load.batch,
-                                      load.concurrency))  # fmt: skip
-        incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
-        result = figures(f"sereno-{build.name}", load, posted, child.pid)
+    try:
+        with ExitStack() as stack:
+            data = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
+            child = stack.enter_context(process(
+                [str(build.binary), "serve", "--config", str(config),
+                 "--listen", f"127.0.0.1:{port}", "--data", str(data), *redis_args],
+                f"{base}/readyz", workdir / f"sereno-{build.name}.log",
+            ))  # fmt: skip
+            workers = []
+            for _ in range(correlate_workers):
+                worker_port = free_port()
+                workers.append(stack.enter_context(process(
+                    [str(build.binary), "worker", "correlate", "--config", str(config), *redis_args,
+                     "--listen", f"127.0.0.1:{worker_port}"],
+                    f"http://127.0.0.1:{worker_port}/readyz", workdir / "worker.log",
+                )))  # fmt: skip
+            log(f"posting {load.alerts} alerts to sereno {build.name} ({len(bodies)} requests,"
+                f" {correlate_workers or 'no separate'} correlate workers)")  # fmt: skip
+            began = time.perf_counter()
+            posted = asyncio.run(post_all(f"{base}/api/v1/alerts/alertmanager", bodies,
+                                          load.batch, load.concurrency))  # fmt: skip
+            incidents, tickets = asyncio.run(drained(base, load, args.drain_timeout))
+            done = asyncio.run(settled(base, args.drain_timeout))
+            result = figures(f"sereno-{build.name}", load, posted, child.pid)
+            worker_rss = [peak_rss_mb(w.pid) for w in workers]
+    finally:
+        if args.redis:
+            forget(args.redis, prefix)
     return result | pipeline_latencies(incidents, tickets) | {
         "incidents": len(incidents), "tickets": len(tickets),
+        "storage": "redis" if args.redis else "sqlite",
+        "correlate_workers": correlate_workers,
+        "worker_peak_rss_mb": worker_rss,
+        "pipeline_s": round(done - began, 2),
+        "processed_alerts_per_s": round(load.alerts / (done - began), 1),
     }  # fmt: skip
+
+
+def forget(url: str, prefix: str) -> None:
+    """Delete the run's keys, and only those."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
 
 
 def run_alertmanager(load: Load, workdir: Path) -> dict[str, Any]:
@@ -350,7 +417,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return ordered[len(ordered) // 2] | {"alerts_per_s_runs": [r["alerts_per_s"] for r in runs]}
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="target a running Sereno instead of starting one")
     parser.add_argument("--pid", type=int, help="its process id, for peak RSS")
@@ -366,7 +433,26 @@ def main() -> None:
         "runs interleaved with this one's",
     )  # fmt: skip
     parser.add_argument("--drain-timeout", type=float, default=180.0)
+    parser.add_argument("--redis", metavar="URL", help="streams and state in this Redis")
+    parser.add_argument(
+        "--correlate-workers", type=int, nargs="+", default=[0], metavar="N",
+        help="with --redis: correlate in N `sereno worker` processes (several N: one run each)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if any(args.correlate_workers) and not args.redis:
+        parser.error("--correlate-workers needs --redis")
+    if args.redis and args.baseline:
+        parser.error("--baseline measures on SQLite: an earlier build may not know --redis")
+    return args
+
+
+def run_name(build: Build, workers: int, args: argparse.Namespace) -> str:
+    """`current`, `baseline`, or with a second --correlate-workers N: `current-N-workers`."""
+    return build.name if workers == args.correlate_workers[0] else f"{build.name}-{workers}-workers"
+
+
+def main() -> None:
+    args = parse_args()
     load = Load(args.alerts, args.fingerprints, args.batch, args.concurrency)
     builds = [Build("current", REPO)]
     if args.baseline:
@@ -378,13 +464,17 @@ def main() -> None:
         runs: dict[str, list[dict[str, Any]]] = {}
         for _ in range(args.repeat):
             for build in builds:
-                runs.setdefault(build.name, []).append(run_sereno(load, args, workdir, build))
+                for workers in args.correlate_workers:
+                    runs.setdefault(run_name(build, workers, args), []).append(
+                        run_sereno(load, args, workdir, build, workers)
+                    )
             if args.vs_alertmanager:
                 runs.setdefault("alertmanager", []).append(run_alertmanager(load, workdir))
         results = {name: median_run(r) for name, r in runs.items()}
         for result in results.values():
             result["generator_ceiling_rps"] = ceiling
             result["generator_bound"] = result["requests_per_s"] > 0.7 * ceiling
+            result["cores"] = os.cpu_count()
             print(json.dumps(result), flush=True)
         sereno = results["current"]
         if "baseline" in results:

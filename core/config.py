@@ -127,6 +127,22 @@ class Settings(BaseModel):
     language: Literal["en", "es"] = "en"
     stages: tuple[StageName, ...] = tuple(StageName)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    redis_url: str = Field(
+        default="",
+        description="redis://HOST:PORT/DB to keep streams and state in Redis; empty: embedded",
+    )
+    redis_prefix: str = Field(
+        default="{sereno}",
+        description="Start of every Redis key; its {hash tag} keeps them in one Cluster slot",
+    )
+    claim_idle_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Entries pending this long with their consumer are taken over by another",
+    )
+    max_deliveries: int = Field(
+        default=5, ge=1, description="Deliveries after which a failing entry is dead-lettered"
+    )
     tick_s: float = Field(
         default=15.0, gt=0, description="How often timers are looked at (also in replay)"
     )
@@ -138,6 +154,24 @@ class Settings(BaseModel):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError("write HOST:PORT, for example 127.0.0.1:8080")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("write redis://HOST:PORT/DB (or rediss:// or unix://)")
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _hash_tag(cls, value: str) -> str:
+        # Redis Cluster hashes only the text between the first { and the next }: a prefix
+        # that opens with a non-empty tag puts every key, whatever follows, in one slot, so
+        # one Lua script may touch them all.
+        opening, closing = value.find("{"), value.find("}")
+        if opening != 0 or closing < 2:
+            raise ValueError("start with a non-empty hash tag in braces, for example {sereno}")
         return value
 
     @property

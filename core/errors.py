@@ -18,6 +18,10 @@ class Reason(enum.StrEnum):
 
     MALFORMED_ENTRY = "malformed_entry"
     UNSUPPORTED_SCHEMA = "unsupported_schema"
+    HANDLER_FAILED = "handler_failed"
+    """The stage raised on this entry alone, delivery after delivery."""
+    TOO_MANY_DELIVERIES = "too_many_deliveries"
+    """Delivered again and again without an answer: its consumer died each time."""
 
 
 class PermanentError(Exception):

@@ -143,3 +143,21 @@ def make_runtime_metrics(registry: CollectorRegistry) -> RuntimeMetrics:
             registry=registry,
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BusMetrics:
+    reclaimed: Counter
+
+
+def make_bus_metrics(registry: CollectorRegistry) -> BusMetrics:
+    """What the bus itself counts; the backlog gauges are the runtime's, set at scrape."""
+    return BusMetrics(
+        reclaimed=Counter(
+            "sereno_bus_reclaimed_total",
+            "Entries taken over from a consumer that held them past the idle threshold, by"
+            " stream and group.",
+            ["stream", "group"],
+            registry=registry,
+        )
+    )

@@ -8,24 +8,30 @@ entries pending, and they come back when the stage starts again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import random
 import time
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from core.bus import Bus, Entry, Stream
-from core.errors import PermanentError, Reason, Retry
+from core.bus import Bus, DeadLetter, Entry, NotPendingError, Stream
+from core.errors import PermanentError, Reason, Retry, StorageUnavailableError
 from core.metrics import RuntimeMetrics
 from core.models import SCHEMA_VERSION
-from core.store import Ack, Changes, ConflictError, Store
+from core.store import Changes, ConflictError, Store
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 30
+"""Tries of one batch that keeps losing races (or asking to be retried) before it is let
+go, to come back at the next read."""
+MAX_PAUSE_S = 5.0
+TRIM_EVERY_S = 10.0
 
 
 class Stage(Protocol):
@@ -65,37 +71,134 @@ def decode(entries: Sequence[Entry], model: type[M]) -> tuple[list[tuple[Entry, 
 async def set_aside(
     store: Store, stage: Stage, entries: Sequence[Entry], metrics: RuntimeMetrics
 ) -> None:
-    """Acknowledge entries that can never be processed, so they do not block the stream."""
+    """Move entries that can never be processed to the dead letters, so they do not block
+    the stream and a person can still see them."""
     if not entries:
         return
-    await store.commit(Changes(acks=[Ack(stage.stream, stage.name, tuple(e.id for e in entries))]))
-    metrics.dead_letters.labels(stage.name, Reason.MALFORMED_ENTRY.value).inc(len(entries))
+    now = time.time()
+    reason = Reason.MALFORMED_ENTRY
+    letters = [
+        DeadLetter(stage.stream, stage.name, e.id, e.body, reason.value, e.deliveries, now)
+        for e in entries
+    ]
+    await store.commit(Changes(dead_letters=letters))
+    metrics.dead_letters.labels(stage.name, reason.value).inc(len(entries))
 
 
-async def step(
-    stage: Stage, bus: Bus, consumer: str, metrics: RuntimeMetrics, batch: int = 500
-) -> int:
-    """Read and handle one batch; returns how many entries it handled (0: nothing to do)."""
-    entries = await bus.read(stage.stream, stage.name, consumer, batch)
-    if not entries:
-        return 0
+async def _handle(stage: Stage, entries: Sequence[Entry]) -> None:
+    """`stage.handle`, again after a lost race or a `Retry`, until it commits."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             await stage.handle(entries)
-            break
         except ConflictError:
-            # Another writer got there first; the stage re-reads the state and decides again.
+            if attempt == MAX_ATTEMPTS:
+                raise
+            # Another worker got there first; the stage re-reads the state and decides
+            # again. A random pause keeps two losers from colliding again in step.
             log.info("%s: conflict on attempt %d, retrying", stage.name, attempt)
+            await asyncio.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))  # noqa: S311 - jitter, not secrecy
         except Retry as e:
+            if attempt == MAX_ATTEMPTS:
+                raise
             log.warning("%s: %s; retrying in %.1fs", stage.name, e, e.defer)
             await asyncio.sleep(e.defer)
-    else:
-        raise PermanentError(Reason.MALFORMED_ENTRY, f"{stage.name} gave up after {MAX_ATTEMPTS}")
+        else:
+            return
+
+
+async def step(
+    stage: Stage,
+    bus: Bus,
+    consumer: str,
+    metrics: RuntimeMetrics,
+    batch: int = 500,
+    max_deliveries: int = 5,
+) -> int:
+    """Read and deal with one batch; returns how many entries it dealt with (0: nothing
+    to do). Raises StorageUnavailableError, having asked for what it held back."""
+    entries = await bus.read(stage.stream, stage.name, consumer, batch)
+    if not entries:
+        return 0
+    dealt = len(entries)
+    overdue = [e for e in entries if e.deliveries > max_deliveries]
+    if overdue:
+        # Delivered again and again, never answered: each time, the consumer died on it.
+        reason = Reason.TOO_MANY_DELIVERIES
+        moved = await bus.dead_letter(
+            stage.stream, stage.name, overdue,
+            f"{reason.value}: delivered more than {max_deliveries} times, never acknowledged",
+        )  # fmt: skip
+        metrics.dead_letters.labels(stage.name, reason.value).inc(moved)
+        entries = [e for e in entries if e.deliveries <= max_deliveries]
+    try:
+        if entries:
+            await _handle(stage, entries)
+    except NotPendingError as e:
+        # Another consumer took over this batch (we were too slow) and handled it.
+        log.warning("%s: batch taken over by another consumer (%s); dropping it", stage.name, e)
+        await bus.redeliver(stage.stream, stage.name, consumer)
+        return dealt
+    except ConflictError:
+        log.warning("%s: still losing races after %d attempts; later", stage.name, MAX_ATTEMPTS)
+        await bus.redeliver(stage.stream, stage.name, consumer)
+        return 0
+    except StorageUnavailableError:
+        # Whether the commit happened is unknown: take the batch back when storage returns;
+        # if it did happen, its entries are no longer pending and do not come back.
+        await bus.redeliver(stage.stream, stage.name, consumer)
+        raise
+    except Exception:
+        log.exception("%s: a batch of %d failed; trying its entries one by one", stage.name,
+                      len(entries))  # fmt: skip
+        await _isolate(stage, bus, consumer, entries, metrics, max_deliveries)
+        return dealt
+    _observe(stage, entries, metrics)
+    return dealt
+
+
+async def _isolate(
+    stage: Stage,
+    bus: Bus,
+    consumer: str,
+    entries: Sequence[Entry],
+    metrics: RuntimeMetrics,
+    max_deliveries: int,
+) -> None:
+    """Handle `entries` one at a time, so one poison entry does not hold back the rest; it
+    is dead-lettered once it has failed on `max_deliveries` deliveries."""
+    failed = False
+    for entry in entries:
+        try:
+            await _handle(stage, [entry])
+        except NotPendingError:
+            continue
+        except StorageUnavailableError:
+            await bus.redeliver(stage.stream, stage.name, consumer)
+            raise
+        except Exception as e:
+            reason = e.reason if isinstance(e, PermanentError) else Reason.HANDLER_FAILED
+            if isinstance(e, PermanentError) or entry.deliveries >= max_deliveries:
+                log.exception("%s: entry %s dead-lettered (%s)", stage.name, entry.id, reason)
+                why = f"{reason.value}: {type(e).__name__}: {e}"
+                moved = await bus.dead_letter(stage.stream, stage.name, [entry], why)
+                metrics.dead_letters.labels(stage.name, reason.value).inc(moved)
+            else:
+                log.exception(
+                    "%s: entry %s failed on delivery %d of %d", stage.name, entry.id,
+                    entry.deliveries, max_deliveries,
+                )  # fmt: skip
+                failed = True
+        else:
+            _observe(stage, [entry], metrics)
+    if failed:
+        await bus.redeliver(stage.stream, stage.name, consumer)
+
+
+def _observe(stage: Stage, entries: Sequence[Entry], metrics: RuntimeMetrics) -> None:
     now = time.time()
     for entry in entries:
         metrics.stage_latency.labels(stage.name).observe(max(0.0, now - entry.published_at))
     metrics.entries_processed.labels(stage.name).inc(len(entries))
-    return len(entries)
 
 
 async def run_stage(
@@ -105,18 +208,35 @@ async def run_stage(
     metrics: RuntimeMetrics,
     stopping: asyncio.Event,
     poll_s: float = 1.0,
+    max_deliveries: int = 5,
+    trim_every_s: float = TRIM_EVERY_S,
 ) -> None:
-    """Run `stage` until `stopping` is set; the batch in hand is finished first."""
+    """Run `stage` until `stopping` is set; the batch in hand is finished first. Rides out
+    storage outages, retrying with backoff; trims the stream it reads now and then."""
     log.info("stage %s started as %s", stage.name, consumer)
+    pause = 0.0
+    next_trim = time.monotonic() + trim_every_s
     while not stopping.is_set():
         try:
-            handled = await step(stage, bus, consumer, metrics)
-        except PermanentError:
-            log.exception("stage %s cannot make progress; pausing", stage.name)
-            handled = 0
+            handled = await step(stage, bus, consumer, metrics, max_deliveries=max_deliveries)
+            if time.monotonic() >= next_trim:
+                next_trim = time.monotonic() + trim_every_s
+                await bus.trim(stage.stream)
+        except StorageUnavailableError as e:
+            pause = min(MAX_PAUSE_S, max(0.1, pause * 2))
+            log.warning("stage %s: storage unavailable (%s); again in %.1fs", stage.name, e,
+                        pause)  # fmt: skip
+            await _sleep(stopping, pause)
+            continue
+        pause = 0.0
         if handled == 0:
             await _idle(bus, stage.stream, stopping, poll_s)
     log.info("stage %s stopped", stage.name)
+
+
+async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
 
 
 async def _idle(bus: Bus, stream: Stream, stopping: asyncio.Event, poll_s: float) -> None:

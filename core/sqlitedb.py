@@ -41,6 +41,17 @@ CREATE TABLE IF NOT EXISTS pending (
     deliveries INTEGER NOT NULL,
     PRIMARY KEY (stream, grp, seq)
 );
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    deliveries INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_stream ON dead_letters (stream, seq);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
     id TEXT PRIMARY KEY,

@@ -35,6 +35,11 @@ class Batch:
     def __init__(self, store: Store, states: dict[str, AlertState]) -> None:
         self.store = store
         self.states = states
+        self.read_states = dict(states)
+        """Each alert state as read from the store (absent: read and not found, or never
+        read): what the batch's decisions rest on, and what its commit expects."""
+        self.read: dict[str, Incident] = {}
+        """Each incident as first read from the store; the commit expects it unchanged."""
         self.incidents: dict[str, Incident] = {}
         self.priority_before: dict[str, Priority] = {}
         self.open_by_key: dict[str, str | None] = {}
@@ -58,6 +63,7 @@ class Batch:
     def _keep(self, incident: Incident) -> Incident:
         """Remember a stored incident the first time the batch sees it."""
         if incident.id not in self.incidents:
+            self.read.setdefault(incident.id, incident)
             self.incidents[incident.id] = incident
             self.priority_before[incident.id] = incident.priority
         return self.incidents[incident.id]
@@ -90,7 +96,10 @@ class Batch:
     async def load_states(self, fingerprints: Iterable[str]) -> None:
         missing = [f for f in fingerprints if f not in self.states]
         if missing:
-            self.states.update(await self.store.alert_states(missing))
+            found = await self.store.alert_states(missing)
+            for fingerprint, state in found.items():
+                self.read_states.setdefault(fingerprint, state)
+            self.states.update(found)
 
     async def prefetch_owners(self, resources: Sequence[str]) -> None:
         """Load which stored incidents have these resources failing, in one query."""

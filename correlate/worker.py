@@ -82,12 +82,15 @@ class CorrelateStage:
         changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in good))])
         for state in batch.states.values():
             changes.put_alert_state(state)
+            # Another worker may be correlating the same alerts: commit only on what we read.
+            changes.expect_alert_state(state.fingerprint, batch.read_states.get(state.fingerprint))
         # An incident opened and merged within this batch was never seen by anyone: it is
         # kept on record, but announcing it would only open a ticket already resolved.
         unseen = batch.opened & batch.merged
         for incident_id in sorted(batch.touched):
             incident = batch.final(incident_id)
             changes.put_incident(incident)
+            changes.expect_incident(incident_id, batch.read.get(incident_id))
             if incident_id in batch.changed and incident_id not in unseen:
                 changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
         changes.suppressions = batch.suppressions

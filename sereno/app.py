@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core.clock import Clock, WallClock
 from core.config import Settings, StageName
+from core.errors import StorageUnavailableError
 from core.rules import RulesRef, load_rules
 from core.runtime import run_stage
 from core.scheduler import run_scheduler
@@ -25,6 +26,7 @@ from sereno.pipeline import Pipeline, build_pipeline
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 10.0
+STORAGE_RETRY_AFTER_S = 5
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -34,6 +36,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     """Every error leaves as JSON naming what is wrong; nothing leaves as a traceback."""
     try:
         return await handler(request)
+    except StorageUnavailableError:
+        log.exception("storage unavailable handling %s %s", request.method, request.path)
+        return web.json_response(
+            {"error": "storage unavailable; retry later", "detail": []},
+            status=503,
+            headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)},
+        )
     except web.HTTPException as e:
         if e.content_type == "application/json" or e.status < 400:
             raise
@@ -68,7 +77,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     pipeline = request.app[PIPELINE]
-    for lag in await pipeline.storage.bus.backlog():
+    try:
+        backlog = await pipeline.storage.bus.backlog()
+    except StorageUnavailableError:
+        # The counters of this process are still worth scraping; the backlog is unknown.
+        log.warning("backlog unknown: storage unavailable")
+        backlog = []
+    for lag in backlog:
         labels = (lag.stream.value, lag.group)
         pipeline.runtime_metrics.bus_unread.labels(*labels).set(lag.unread)
         pipeline.runtime_metrics.bus_pending.labels(*labels).set(lag.pending)
@@ -78,19 +93,18 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def _storage_ctx(app: web.Application) -> AsyncIterator[None]:
-    storage = app[PIPELINE].storage
-    storage.open()
-    yield
-    storage.close()
+    async with app[PIPELINE].storage:
+        yield
 
 
 async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
     pipeline = app[PIPELINE]
     stopping = asyncio.Event()
+    storage, settings = pipeline.storage, pipeline.settings
     tasks = [
         asyncio.create_task(
-            run_stage(stage, pipeline.storage.bus, f"{stage.name}-1", pipeline.runtime_metrics,
-                      stopping),
+            run_stage(stage, storage.bus, storage.consumer(stage.name), pipeline.runtime_metrics,
+                      stopping, max_deliveries=settings.max_deliveries),
             name=f"stage-{stage.name}",
         )
         for stage in pipeline.stages
@@ -133,7 +147,12 @@ def create_app(
     api.add_routes(app)
     silences.add_routes(app)
     runbook_pages.add_routes(app)
+    add_ops_routes(app)
+    return app
+
+
+def add_ops_routes(app: web.Application) -> None:
+    """Liveness, readiness and metrics of the pipeline in `app[PIPELINE]`."""
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    return app

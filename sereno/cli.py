@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from core.config import ConfigError, Settings, load_settings
+from core.config import ConfigError, Settings, StageName, load_settings
 from core.rules import Rules, RulesError, RulesRef, load_rules
 from sereno.app import create_app
 
@@ -30,6 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="settings file (YAML), e.g. sereno.yaml")
     serve.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:8080)")
     serve.add_argument("--data", type=Path, help="folder for the embedded data file (./data)")
+    serve.add_argument("--redis", metavar="URL", help="keep streams and state in Redis instead")
+
+    worker = commands.add_parser("worker", help="run one stage against Redis")
+    worker.add_argument("stage", choices=[s.value for s in StageName], help="the stage to run")
+    worker.add_argument("--config", type=Path, help="settings file (YAML)")
+    worker.add_argument("--redis", metavar="URL", help="redis://HOST:PORT/DB (or redis_url)")
+    worker.add_argument(
+        "--listen",
+        help="HOST:PORT for the receivers (ingest; default from the settings) or for"
+        " /healthz, /readyz and /metrics (other stages; none unless given)",
+    )
 
     replay = commands.add_parser(
         "replay", help="run recorded alerts through the pipeline on a virtual clock"
@@ -51,13 +62,24 @@ def _settings_and_rules(config: Path | None, **overrides: object) -> tuple[Setti
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings, rules = _settings_and_rules(args.config, listen=args.listen, data_dir=args.data)
+    settings, rules = _settings_and_rules(
+        args.config, listen=args.listen, data_dir=args.data, redis_url=args.redis
+    )
     app = create_app(settings, RulesRef(rules))
     log.info(
         "Sereno listening on http://%s (data in %s, rules from %s)",
-        settings.listen, settings.data_dir, settings.rules_dir,
+        settings.listen, settings.redis_url or settings.data_dir, settings.rules_dir,
     )  # fmt: skip
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from sereno.worker import check_worker_settings, run_worker  # noqa: PLC0415 - only here
+
+    settings, rules = _settings_and_rules(args.config, redis_url=args.redis)
+    check_worker_settings(settings)
+    asyncio.run(run_worker(settings, RulesRef(rules), StageName(args.stage), args.listen))
     return 0
 
 
@@ -89,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "worker":
+            return _worker(args)
         if args.command == "replay":
             return _replay(args)
         return _rules_check(args)

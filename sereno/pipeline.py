@@ -10,6 +10,7 @@ from core.clock import Clock
 from core.config import Settings, StageName
 from core.metrics import (
     RuntimeMetrics,
+    make_bus_metrics,
     make_correlate_metrics,
     make_ingest_metrics,
     make_runtime_metrics,
@@ -47,7 +48,7 @@ def build_pipeline(
     if rules.runbooks is None:
         rules.runbooks = load_runbooks(settings.runbooks_dir, rules.current)
     registry = registry or CollectorRegistry()
-    storage = Storage(settings)
+    storage = Storage(settings, make_bus_metrics(registry))
     runtime_metrics = make_runtime_metrics(registry)
     receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
     candidates: dict[StageName, Stage] = {

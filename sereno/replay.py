@@ -170,9 +170,10 @@ async def run_replay(path: Path, settings: Settings, rules: Rules) -> ReplayResu
     clock = VirtualClock(start)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sereno-replay-") as data_dir:
-        replay_settings = settings.model_copy(update={"data_dir": Path(data_dir)})
+        # Always embedded: a replay must never touch the live pipeline's Redis.
+        replay_settings = settings.model_copy(update={"data_dir": Path(data_dir), "redis_url": ""})
         pipeline = build_pipeline(replay_settings, RulesRef(rules), clock)
-        pipeline.storage.open()
+        await pipeline.storage.open()
         try:
             alerts, rejected = 0, []
             every = timedelta(seconds=settings.tick_s)
@@ -198,7 +199,7 @@ async def run_replay(path: Path, settings: Settings, rules: Rules) -> ReplayResu
             notifications = await store.list_notifications(MAX_LIST)
             suppressed = await store.list_suppressions(MAX_LIST)
         finally:
-            pipeline.storage.close()
+            await pipeline.storage.close()
     return ReplayResult(
         incidents=sorted(incidents, key=lambda i: (i.opened_at, int(i.id.split("-")[1]))),
         tickets=sorted(tickets, key=lambda t: int(t.id.split("-")[1])),

@@ -46,12 +46,14 @@ class TicketerStage:
             return
         now = self._clock.now()
         tickets: dict[str, Ticket | None] = {}
+        read: dict[str, Ticket | None] = {}
         changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in good))])
         created = 0
         for _, event in good:
             incident = event.incident
             if incident.id not in tickets:
                 tickets[incident.id] = await self._store.ticket_for_incident(incident.id, BUILTIN)
+                read[incident.id] = tickets[incident.id]
             ticket = tickets[incident.id]
             url = f"{self._base_url}/api/v1/incidents/{incident.id}"
             if ticket is None and incident.merged_into is not None:
@@ -70,6 +72,8 @@ class TicketerStage:
                 kind = TicketEventKind.RESOLVED if resolved else TicketEventKind.UPDATED
             tickets[incident.id] = ticket
             changes.put_ticket(ticket)
+            # Another ticketer may be following the same incident: commit only on what we read.
+            changes.expect_ticket(ticket.id, read[incident.id])
             changes.publish.append(
                 (Stream.TICKETS, TicketEvent(kind=kind, at=now, ticket=ticket).model_dump_json())
             )

@@ -12,8 +12,9 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from core.bus import Backlog, Entry, Stream
+from core.bus import Backlog, DeadLetter, Entry, NotPendingError, Stream
 from core.errors import StorageUnavailableError
+from core.metrics import BusMetrics
 from core.sqlitedb import SqliteDatabase
 
 
@@ -30,20 +31,59 @@ def append(conn: sqlite3.Connection, stream: Stream, bodies: Sequence[str]) -> l
     return ids
 
 
-def acknowledge(conn: sqlite3.Connection, stream: Stream, group: str, ids: Sequence[str]) -> None:
-    """Drop entries from the group's pending list inside the caller's transaction."""
-    conn.executemany(
+def acknowledge(
+    conn: sqlite3.Connection,
+    stream: Stream,
+    group: str,
+    ids: Sequence[str],
+    *,
+    strict: bool = False,
+) -> None:
+    """Drop entries from the group's pending list inside the caller's transaction.
+
+    With `strict`, raise NotPendingError when one of them is not pending any more: the
+    caller's transaction then rolls back, so an effect is never committed twice."""
+    cur = conn.executemany(
         "DELETE FROM pending WHERE stream = ? AND grp = ? AND seq = ?",
         [(stream.value, group, int(i)) for i in ids],
     )
+    if strict and cur.rowcount != len(set(ids)):
+        raise NotPendingError(f"{stream.value}/{group}: some of {len(ids)} entries not pending")
+
+
+def bury(conn: sqlite3.Connection, letters: Sequence[DeadLetter], *, strict: bool = False) -> int:
+    """Move pending entries to the dead letters, acknowledging them, inside the caller's
+    transaction; returns how many moved. An entry no longer pending is left alone, or
+    with `strict` raises NotPendingError."""
+    moved = 0
+    for letter in letters:
+        cur = conn.execute(
+            "DELETE FROM pending WHERE stream = ? AND grp = ? AND seq = ?",
+            (letter.stream.value, letter.group, int(letter.entry_id)),
+        )
+        if cur.rowcount == 0:
+            if strict:
+                raise NotPendingError(f"{letter.stream.value}/{letter.group} {letter.entry_id}")
+            continue
+        conn.execute(
+            "INSERT INTO dead_letters (stream, grp, entry_id, body, reason, deliveries, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (letter.stream.value, letter.group, letter.entry_id, letter.body, letter.reason,
+             letter.deliveries, letter.at),
+        )  # fmt: skip
+        moved += 1
+    return moved
 
 
 class SqliteBus:
     """`Bus` on the embedded database, for one process running every stage."""
 
-    def __init__(self, db: SqliteDatabase, claim_idle_s: float = 60.0) -> None:
+    def __init__(
+        self, db: SqliteDatabase, claim_idle_s: float = 60.0, metrics: BusMetrics | None = None
+    ) -> None:
         self._db = db
         self._claim_idle_s = claim_idle_s
+        self._metrics = metrics
         self._signals: dict[Stream, asyncio.Event] = {}
         self._recovered: set[tuple[Stream, str, str]] = set()
 
@@ -75,18 +115,22 @@ class SqliteBus:
             # A consumer starting under its old name first takes back what it held when
             # it died; anyone takes entries another consumer has held too long.
             first_read = (stream, group, consumer) not in self._recovered
-            self._recovered.add((stream, group, consumer))
             rows = conn.execute(
-                "SELECT p.seq, e.body, e.published_at, p.deliveries FROM pending p"
-                " JOIN entries e ON e.seq = p.seq"
+                "SELECT p.seq, e.body, e.published_at, p.deliveries, p.consumer = ?"
+                " FROM pending p JOIN entries e ON e.seq = p.seq"
                 " WHERE p.stream = ? AND p.grp = ?"
                 " AND (p.delivered_at < ? OR (? AND p.consumer = ?))"
                 " ORDER BY p.seq LIMIT ?",
-                (stream.value, group, now - self._claim_idle_s, first_read, consumer, count),
-            ).fetchall()
+                (consumer, stream.value, group, now - self._claim_idle_s, first_read, consumer,
+                 count),
+            ).fetchall()  # fmt: skip
+            own = sum(1 for *_, mine in rows if mine)
+            if len(rows) < count:
+                # Everything it held is back in hand; later reads take only what is idle.
+                self._recovered.add((stream, group, consumer))
             entries = [
                 Entry(stream, str(seq), body, published, deliveries + 1)
-                for seq, body, published, deliveries in rows
+                for seq, body, published, deliveries, _ in rows
             ]
             conn.executemany(
                 "UPDATE pending SET consumer = ?, delivered_at = ?, deliveries = deliveries + 1"
@@ -95,6 +139,9 @@ class SqliteBus:
             )
             if len(entries) < count:
                 entries += self._read_new(conn, stream, group, consumer, count - len(entries), now)
+        reclaimed = len(rows) - (own if first_read else 0)
+        if self._metrics is not None and reclaimed:
+            self._metrics.reclaimed.labels(stream.value, group).inc(reclaimed)
         return entries
 
     def _read_new(
@@ -148,3 +195,41 @@ class SqliteBus:
             " FROM groups g ORDER BY g.stream, g.grp"
         ).fetchall()
         return [Backlog(Stream(s), g, unread, pending) for s, g, unread, pending in rows]
+
+    async def redeliver(self, stream: Stream, group: str, consumer: str) -> None:
+        self._recovered.discard((stream, group, consumer))
+
+    async def dead_letter(
+        self, stream: Stream, group: str, entries: Sequence[Entry], reason: str
+    ) -> int:
+        now = time.time()
+        letters = [
+            DeadLetter(stream, group, e.id, e.body, reason, e.deliveries, now) for e in entries
+        ]
+        with self._db.transaction() as conn:
+            return bury(conn, letters)
+
+    async def dead_letters(self, stream: Stream, limit: int = 1000) -> list[DeadLetter]:
+        rows = self._db.conn.execute(
+            "SELECT grp, entry_id, body, reason, deliveries, at FROM dead_letters"
+            " WHERE stream = ? ORDER BY seq LIMIT ?",
+            (stream.value, limit),
+        ).fetchall()
+        return [DeadLetter(stream, *row) for row in rows]
+
+    async def trim(self, stream: Stream) -> int:
+        with self._db.transaction() as conn:
+            # Per group, the first entry it may still need: its oldest pending entry, or
+            # the one after the last it read. Below the lowest of these, nobody needs any.
+            (floor,) = conn.execute(
+                "SELECT MIN(COALESCE("
+                " (SELECT MIN(p.seq) FROM pending p WHERE p.stream = g.stream AND p.grp = g.grp),"
+                " g.last_seq + 1)) FROM groups g WHERE g.stream = ?",
+                (stream.value,),
+            ).fetchone()
+            if floor is None:  # no group yet: every entry is still unread by someone to come
+                return 0
+            cur = conn.execute(
+                "DELETE FROM entries WHERE stream = ? AND seq < ?", (stream.value, floor)
+            )
+            return cur.rowcount

@@ -4,6 +4,12 @@ A stage computes what its input means, then commits the state it changed, the en
 it publishes downstream and the acknowledgement of its input in one atomic `commit`.
 A crash before the commit redelivers the input; a crash after it loses nothing. That
 is how at-least-once delivery becomes exactly-once effect.
+
+When several workers run one stage, two of them may read the same state and decide on
+it at once. A commit therefore also carries what its stage read (`expect_*`): the store
+refuses it with ConflictError when that state has changed since, and the stage reads
+again and decides again. It refuses with NotPendingError a commit whose input another
+consumer has already acknowledged.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from core.bus import Stream
+from pydantic import BaseModel
+
+from core.bus import DeadLetter, NotPendingError, Stream
 from core.matchers import Silence
 from core.models import (
     AlertState,
@@ -26,6 +34,23 @@ from core.models import (
 )
 
 T = TypeVar("T")
+
+INCIDENT = "incident"
+ALERT_STATE = "alert_state"
+TICKET = "ticket"
+
+__all__ = [
+    "ALERT_STATE",
+    "INCIDENT",
+    "TICKET",
+    "Ack",
+    "Changes",
+    "ConflictError",
+    "DeadLetter",
+    "IncidentFilter",
+    "NotPendingError",
+    "Store",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +74,10 @@ class Changes:
     """heartbeat name: its latest sign of life"""
     publish: list[tuple[Stream, str]] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    expected: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    """(kind, id) -> the JSON the stage read (None: it read nothing there). The commit
+    refuses with ConflictError if the store holds anything else by then."""
 
     _positions: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
@@ -70,6 +99,22 @@ class Changes:
     def put_ticket(self, ticket: Ticket) -> None:
         self._put(self.tickets, "ticket", ticket.id, ticket)
 
+    def _expect(self, kind: str, key: str, read: BaseModel | None) -> None:
+        # The first read of an item is what the step's decisions rest on.
+        self.expected.setdefault((kind, key), None if read is None else read.model_dump_json())
+
+    def expect_incident(self, incident_id: str, read: Incident | None) -> None:
+        """Commit only if incident `incident_id` is still `read` (None: still absent)."""
+        self._expect(INCIDENT, incident_id, read)
+
+    def expect_alert_state(self, fingerprint: str, read: AlertState | None) -> None:
+        """Commit only if the state of `fingerprint` is still `read` (None: still absent)."""
+        self._expect(ALERT_STATE, fingerprint, read)
+
+    def expect_ticket(self, ticket_id: str, read: Ticket | None) -> None:
+        """Commit only if ticket `ticket_id` is still `read` (None: still absent)."""
+        self._expect(TICKET, ticket_id, read)
+
 
 @dataclass(frozen=True, slots=True)
 class IncidentFilter:
@@ -82,7 +127,8 @@ class IncidentFilter:
 
 
 class ConflictError(Exception):
-    """A commit lost a race (for example a second open incident for one key); retry the step."""
+    """A commit lost a race (a second open incident for one key, a second ticket for one
+    incident, state changed since it was read); nothing was changed: retry the step."""
 
 
 class Store(Protocol):
@@ -93,8 +139,12 @@ class Store(Protocol):
         ...
 
     async def commit(self, changes: Changes) -> None:
-        """Apply `changes` atomically: state, downstream entries and acknowledgements.
-        Raises ConflictError when the change would break a uniqueness rule."""
+        """Apply `changes` atomically: state, downstream entries, dead letters and
+        acknowledgements, or nothing at all. Raises ConflictError when the change would
+        break a uniqueness rule or an expectation; NotPendingError when an acknowledged
+        entry is not pending any more; StorageUnavailableError when storage cannot be
+        reached (then it may or may not have happened, and the NotPendingError of a
+        second try tells it did)."""
         ...
 
     async def get_incident(self, incident_id: str) -> Incident | None: ...

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from core.bus import Stream
-from core.bus.sqlite import SqliteBus, acknowledge, append
+from core.bus.sqlite import SqliteBus, acknowledge, append, bury
 from core.matchers import Silence
 from core.models import (
     AlertState,
@@ -19,7 +19,13 @@ from core.models import (
     Ticket,
 )
 from core.sqlitedb import SqliteDatabase
-from core.store import Changes, ConflictError, IncidentFilter
+from core.store import ALERT_STATE, INCIDENT, TICKET, Changes, ConflictError, IncidentFilter
+
+_EXPECTED_BODY = {
+    INCIDENT: "SELECT body FROM incidents WHERE id = ?",
+    ALERT_STATE: "SELECT body FROM alert_states WHERE fingerprint = ?",
+    TICKET: "SELECT body FROM tickets WHERE id = ?",
+}
 
 
 class SqliteStore:
@@ -51,7 +57,16 @@ class SqliteStore:
             self._bus.notify(stream)
 
     @staticmethod
-    def _write(conn: sqlite3.Connection, changes: Changes) -> None:
+    def _check(conn: sqlite3.Connection, changes: Changes) -> None:
+        """Refuse a commit resting on state that has changed since its stage read it."""
+        for (kind, key), read in changes.expected.items():
+            row = conn.execute(_EXPECTED_BODY[kind], (key,)).fetchone()
+            if (None if row is None else row[0]) != read:
+                raise ConflictError(f"{kind} {key} changed since it was read")
+
+    @classmethod
+    def _write(cls, conn: sqlite3.Connection, changes: Changes) -> None:
+        cls._check(conn, changes)
         conn.executemany(
             "INSERT INTO incidents"
             " (id, key, status, priority, service, site, opened_at, due_at, body)"
@@ -116,8 +131,9 @@ class SqliteStore:
             by_stream.setdefault(stream, []).append(body)
         for stream, bodies in by_stream.items():
             append(conn, stream, bodies)
+        bury(conn, changes.dead_letters, strict=True)
         for ack in changes.acks:
-            acknowledge(conn, ack.stream, ack.group, ack.ids)
+            acknowledge(conn, ack.stream, ack.group, ack.ids, strict=True)
 
     def _one(self, sql: str, args: Sequence[object]) -> str | None:
         row = self._db.conn.execute(sql, args).fetchone()

@@ -1,4 +1,5 @@
-"""Real processes for end-to-end tests: `sereno serve` and the Alertmanager binary."""
+"""Real processes for end-to-end tests: `sereno serve`, `sereno worker` and the
+Alertmanager binary."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_RULES
+from core.config import Settings
+from tests.conftest import EXAMPLE_RULES, REDIS_URL
 
 SERENO = Path(sys.executable).with_name("sereno")
 START_TIMEOUT_S = 20.0
@@ -73,16 +75,18 @@ class SerenoProcess:
     log: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    redis_url: str | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> SerenoProcess:
+        redis = [] if self.redis_url is None else ["--redis", self.redis_url]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(SERENO), "serve", "--config", str(self.config),
-                 "--listen", f"127.0.0.1:{self.port}", "--data", str(self.data)],
+                 "--listen", f"127.0.0.1:{self.port}", "--data", str(self.data), *redis],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -136,16 +140,24 @@ SerenoFactory = Callable[..., SerenoProcess]
 
 @pytest.fixture
 def sereno(tmp_path: Path) -> Iterator[SerenoFactory]:
-    """Start `sereno serve` with the example rules; `stages=[...]` limits what it runs."""
+    """Start `sereno serve` with the example rules; `stages=[...]` limits what it runs,
+    `redis=Settings` keeps its streams and state in that Redis under that prefix."""
     started: list[SerenoProcess] = []
 
-    def start(stages: list[str] | None = None, data: Path | None = None) -> SerenoProcess:
+    def start(
+        stages: list[str] | None = None, data: Path | None = None, redis: Settings | None = None
+    ) -> SerenoProcess:
         config = tmp_path / f"sereno-{len(started)}.yaml"
         lines = [f"rules_dir: {EXAMPLE_RULES}"]
         if stages is not None:
             lines.append(f"stages: [{', '.join(stages)}]")
+        if redis is not None:
+            lines.append(f"redis_prefix: '{redis.redis_prefix}'")
         config.write_text("\n".join(lines) + "\n")
-        process = SerenoProcess(config, data or tmp_path / "data", tmp_path / "sereno.log")
+        process = SerenoProcess(
+            config, data or tmp_path / "data", tmp_path / "sereno.log",
+            redis_url=None if redis is None else redis.redis_url,
+        )  # fmt: skip
         started.append(process)
         return process.start()
 
@@ -221,3 +233,97 @@ receivers:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+@dataclass
+class WorkerProcess:
+    """One `sereno worker STAGE` child process against the test's Redis prefix, serving
+    /readyz and /metrics on a loopback port of its own."""
+
+    stage: str
+    config: Path
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> WorkerProcess:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(SERENO), "worker", self.stage, "--config", str(self.config),
+                 "--listen", f"127.0.0.1:{self.port}"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"worker exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                if http_json("GET", f"{self.url}/readyz")[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"worker did not become ready:\n{self.tail()}")
+
+    def metric_sum(self, name: str) -> float:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as r:  # noqa: S310
+            text = r.read().decode()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith((name + "{", name + " "))
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies holding whatever batch it had in hand."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int | None:
+        """SIGTERM, as a supervisor stops it: it finishes its batch and exits."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        return None if self.process is None else self.process.returncode
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+
+WorkerFactory = Callable[..., WorkerProcess]
+
+
+@pytest.fixture
+def redis_settings(settings: Settings, redis_prefix: str) -> Settings:
+    """The test's settings on the test Redis, under the test's own key prefix."""
+    return settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": redis_prefix})
+
+
+@pytest.fixture
+def redis_workers(tmp_path: Path, redis_settings: Settings) -> Iterator[WorkerFactory]:
+    """Start `sereno worker STAGE` processes sharing the test's Redis prefix."""
+    started: list[WorkerProcess] = []
+
+    def start(stage: str, claim_idle_s: float = 30.0) -> WorkerProcess:
+        config = tmp_path / f"worker-{len(started)}.yaml"
+        config.write_text(
+            f"rules_dir: {EXAMPLE_RULES}\nredis_url: {redis_settings.redis_url}\n"
+            f"redis_prefix: '{redis_settings.redis_prefix}'\nclaim_idle_s: {claim_idle_s}\n"
+        )
+        log = tmp_path / f"worker-{len(started)}-{stage}.log"
+        worker = WorkerProcess(stage, config, log)
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()

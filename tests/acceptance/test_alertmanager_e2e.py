@@ -37,7 +37,12 @@ def test_a_group_from_the_real_alertmanager_becomes_one_incident_and_one_ticket(
     assert status == 200
 
     tickets = eventually(lambda: server.get("/api/v1/tickets"), lambda b: b["count"] == 1)
-    [incident] = server.get("/api/v1/incidents")["incidents"]
+    # Alertmanager may notify the group in more than one webhook: wait for all three alerts.
+    incidents = eventually(
+        lambda: server.get("/api/v1/incidents"),
+        lambda b: b["count"] == 1 and len(b["incidents"][0]["alerts"]) == 3,
+    )
+    [incident] = incidents["incidents"]
     assert incident["status"] == "open"
     assert incident["priority"] == "P1"
     assert len(incident["alerts"]) == 3

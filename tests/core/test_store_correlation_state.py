@@ -112,3 +112,84 @@ async def test_services_down_are_counted_per_site(storage: Storage) -> None:
         )
     )  # fmt: skip
     assert await store.open_services_by_site() == {"madrid": {"email", "dns"}}
+
+
+async def test_a_resource_failing_in_two_incidents_answers_the_lowest_id(storage: Storage) -> None:
+    store = storage.store
+    await store.commit(Changes(incidents=[_incident("INC-7", _alert("sw-1"), _alert("ü-2"))]))
+    await store.commit(Changes(incidents=[_incident("INC-10", _alert("sw-1"))]))
+    assert await store.incidents_on_resources(["sw-1", "sw-1", "ü-2", "sw"]) == {
+        "sw-1": "INC-10", "ü-2": "INC-7",
+    }  # fmt: skip
+    moved = _incident("INC-10", _alert("sw-9"))
+    await store.commit(Changes(incidents=[moved]))
+    assert await store.incidents_on_resources(["sw-1", "sw-9"]) == {
+        "sw-1": "INC-7",
+        "sw-9": "INC-10",
+    }
+
+
+async def test_due_incidents_come_in_time_order_then_insertion_and_follow_their_timer(
+    storage: Storage,
+) -> None:
+    store = storage.store
+    minute = T0 + timedelta(minutes=1)
+    second = _incident("INC-2", _alert("b"), due_at=minute)
+    first = _incident("INC-1", _alert("a"), due_at=minute)
+    earlier = _incident("INC-3", _alert("c"), due_at=T0)
+    await store.commit(Changes(incidents=[second, first, earlier]))
+    assert [i.id for i in await store.incidents_due(minute)] == ["INC-3", "INC-2", "INC-1"]
+    assert [i.id for i in await store.incidents_due(T0)] == ["INC-3"]
+    assert await store.incidents_due(T0 - timedelta(microseconds=1)) == []
+    later = second.model_copy(update={"due_at": T0 + timedelta(hours=1)})
+    await store.commit(Changes(incidents=[later, earlier.model_copy(update={"due_at": None})]))
+    due = await store.incidents_due(minute)
+    assert due == [first]
+    assert [i.id for i in await store.incidents_due(T0 + timedelta(hours=1))] == ["INC-1", "INC-2"]
+
+
+async def test_a_site_loses_a_service_when_its_last_open_incident_there_resolves(
+    storage: Storage,
+) -> None:
+    store = storage.store
+    one = _incident("INC-1", _alert("a"), site="madrid", service="email")
+    two = _incident("INC-2", _alert("b"), key="k2", site="madrid", service="email")
+    await store.commit(Changes(incidents=[one, two]))
+    await store.commit(
+        Changes(incidents=[one.model_copy(update={"status": IncidentStatus.RESOLVED})])
+    )
+    assert await store.open_services_by_site() == {"madrid": {"email"}}
+    await store.commit(Changes(incidents=[two.model_copy(update={"site": "toledo"})]))
+    assert await store.open_services_by_site() == {"toledo": {"email"}}
+    await store.commit(
+        Changes(incidents=[two.model_copy(update={"status": IncidentStatus.RESOLVED})])
+    )
+    assert await store.open_services_by_site() == {}
+
+
+async def test_silences_newest_first_and_suppressions_oldest_first_within_limits(
+    storage: Storage,
+) -> None:
+    store = storage.store
+
+    def silence(silence_id: str, minutes: int) -> Silence:
+        return Silence(
+            id=silence_id, match=AlertMatch(), starts_at=T0, ends_at=T0 + timedelta(hours=1),
+            created_by="ana", comment="c", created_at=T0 + timedelta(minutes=minutes),
+        )  # fmt: skip
+
+    def held(name: str) -> Suppression:
+        return Suppression(
+            at=T0, fingerprint=name, source="generic", source_id=name, name=name, resource="",
+            service="", by="silence:SIL-1", reason="r",
+        )  # fmt: skip
+
+    await store.commit(Changes(silences=[silence("SIL-1", 0), silence("SIL-2", 5)]))
+    await store.commit(Changes(silences=[silence("SIL-3", 5)], suppressions=[held("a"), held("b")]))
+    await store.commit(Changes(suppressions=[held("c")]))
+    assert [s.id for s in await store.list_silences()] == ["SIL-3", "SIL-2", "SIL-1"]
+    assert [s.id for s in await store.list_silences(limit=2)] == ["SIL-3", "SIL-2"]
+    assert await store.get_silence("SIL-9") is None
+    assert [s.name for s in await store.list_suppressions()] == ["a", "b", "c"]
+    assert [s.name for s in await store.list_suppressions(limit=2)] == ["a", "b"]
+    assert await store.heartbeats() == {}

@@ -1,4 +1,5 @@
-"""The whole pipeline in one aiohttp app over a real loopback socket and a real SQLite file."""
+"""The whole pipeline in one aiohttp app over a real loopback socket, on a real SQLite
+file and on the real Redis server."""
 
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ async def wait_for(client: Client, path: str, ready: Callable[[Any], bool]) -> A
 
 
 @pytest.fixture
-async def client(aiohttp_client: ClientFactory, settings: Settings) -> Client:
-    return await aiohttp_client(create_app(settings))
+async def client(aiohttp_client: ClientFactory, storage_settings: Settings) -> Client:
+    return await aiohttp_client(create_app(storage_settings))
 
 
 async def test_an_alertmanager_group_becomes_one_incident_and_one_ticket(client: Client) -> None:

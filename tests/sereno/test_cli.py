@@ -130,3 +130,22 @@ def test_an_alert_firing_again_within_the_window_reopens_the_same_incident(
         "open", "resolved", "open", "resolved",
     ]  # fmt: skip
     assert second_ticket["incident_id"] == second["id"]
+
+
+def test_a_worker_without_redis_says_how_to_give_it_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _write_config(tmp_path, REPO / "rules")
+    assert main(["worker", "correlate", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "--redis redis://HOST:PORT/DB" in err
+    assert "sereno serve" in err
+
+
+def test_a_redis_prefix_without_a_hash_tag_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _write_config(tmp_path, REPO / "rules")
+    config.write_text(config.read_text() + "redis_prefix: sereno\n")
+    assert main(["worker", "correlate", "--config", str(config), "--redis", "redis://x"]) == 2
+    assert "redis_prefix: Value error, start with a non-empty hash tag" in capsys.readouterr().err

@@ -29,8 +29,8 @@ def _http_down(resource: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def client(aiohttp_client: ClientFactory, settings: Settings) -> Client:
-    return await aiohttp_client(create_app(settings))
+async def client(aiohttp_client: ClientFactory, storage_settings: Settings) -> Client:
+    return await aiohttp_client(create_app(storage_settings))
 
 
 async def test_a_silenced_alert_opens_nothing_and_is_recorded(client: Client) -> None:

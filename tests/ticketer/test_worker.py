@@ -20,9 +20,11 @@ from core.models import (
     Severity,
     TicketStatus,
 )
-from core.runtime import drain
+from core.runtime import drain, step
 from core.storage import Storage
+from core.store import Store
 from tests.conftest import T0
+from tests.racing import RacingStore
 from ticketer.worker import TicketerStage
 
 
@@ -71,3 +73,53 @@ async def test_redelivered_and_repeated_events_make_one_ticket(storage: Storage)
     assert "http://sereno/api/v1/incidents/INC-7" in ticket.description
     events = await storage.bus.read(Stream.TICKETS, "probe", "p", 100)
     assert len(events) == 2  # created, resolved: repeats publish nothing
+
+
+async def test_two_ticketers_racing_on_one_incident_make_one_ticket(storage: Storage) -> None:
+    runtime = make_runtime_metrics(CollectorRegistry())
+
+    def ticketer(store: Store) -> TicketerStage:
+        metrics = make_ticketer_metrics(CollectorRegistry())
+        return TicketerStage(store, VirtualClock(T0), "http://sereno", metrics, runtime)
+
+    opened = _event(IncidentEventKind.OPENED, _incident(1))
+    updated = _event(IncidentEventKind.UPDATED, _incident(2))
+    await storage.bus.publish(Stream.INCIDENTS, [opened, updated])
+    # One ticketer holds the `opened` event and finds no ticket; before it commits, the
+    # other handles `updated`, finds no ticket either, and creates one.
+    rival = ticketer(storage.store)
+    racing = RacingStore(storage.store, lambda: step(rival, storage.bus, "two", runtime, batch=1))
+    assert await step(ticketer(racing), storage.bus, "one", runtime, batch=1) == 1
+
+    [ticket] = await storage.store.list_tickets()
+    assert ticket.incident_version == 2  # the older event changed nothing once re-read
+    assert racing.commits == 2
+    events = await storage.bus.read(Stream.TICKETS, "probe", "p", 100)
+    assert len(events) == 1
+
+
+async def test_a_ticketer_holding_an_older_event_never_turns_a_ticket_back(
+    storage: Storage,
+) -> None:
+    runtime = make_runtime_metrics(CollectorRegistry())
+
+    def ticketer(store: Store) -> TicketerStage:
+        metrics = make_ticketer_metrics(CollectorRegistry())
+        return TicketerStage(store, VirtualClock(T0), "http://sereno", metrics, runtime)
+
+    await storage.bus.publish(Stream.INCIDENTS, [_event(IncidentEventKind.OPENED, _incident(1))])
+    await drain([ticketer(storage.store)], storage.bus, runtime)
+    resolved = _incident(3, IncidentStatus.RESOLVED)
+    await storage.bus.publish(
+        Stream.INCIDENTS,
+        [_event(IncidentEventKind.UPDATED, _incident(2)),
+         _event(IncidentEventKind.RESOLVED, resolved)],
+    )  # fmt: skip
+    # One ticketer holds version 2 and has read the ticket at version 1; before it
+    # commits, the other applies version 3 (resolved).
+    rival = ticketer(storage.store)
+    racing = RacingStore(storage.store, lambda: step(rival, storage.bus, "two", runtime, batch=1))
+    assert await step(ticketer(racing), storage.bus, "one", runtime, batch=1) == 1
+
+    [ticket] = await storage.store.list_tickets()
+    assert (ticket.incident_version, ticket.status) == (3, TicketStatus.RESOLVED)

@@ -1,0 +1,330 @@
+"""The Redis store's commit: one Lua script, so the whole of `Changes` happens or none of it.
+
+The script checks everything before it writes anything (a Lua script is not rolled back
+if it fails half-way): first that each acknowledged entry is still pending (else
+NotPendingError), then that what the stage read is still there (else ConflictError),
+then the uniqueness rules row by row in the order SQLite's indexes check them (one
+non-resolved incident per correlation key, one ticket per incident and backend). Only
+then does it write the state (and the indexes SQLite keeps in the same transaction:
+timers, failing resources, services per site), publish downstream, bury dead letters and
+acknowledge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from core.bus.redis import BURY_LUA
+from core.models import AlertStatus
+from core.redisdb import RedisDatabase
+from core.store import Changes
+from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys
+
+_NAMES = ", ".join(name.upper() for name in StoreKeys.__dataclass_fields__)
+
+COMMIT_LUA = (
+    f"local {_NAMES} = unpack(KEYS, 1, {STORE_KEY_COUNT})\n"
+    + BURY_LUA
+    + """
+local NUL = string.char(0)
+local now = ARGV[1]
+local at = 2
+local function take()
+  local v = ARGV[at]
+  at = at + 1
+  return v
+end
+local function records(width)
+  local list = {}
+  for _ = 1, tonumber(take()) do
+    local r = {}
+    for j = 1, width do r[j] = take() end
+    list[#list + 1] = r
+  end
+  return list
+end
+local expected = records(3)
+local incidents = {}
+for _ = 1, tonumber(take()) do
+  local r = {}
+  for j = 1, 9 do r[j] = take() end
+  local resources = {}
+  for j = 1, tonumber(take()) do resources[j] = take() end
+  r[10] = resources
+  incidents[#incidents + 1] = r
+end
+local states = records(2)
+local tickets = records(5)
+local notes = records(3)
+local silences = records(3)
+local suppressions = records(1)
+local heartbeats = records(2)
+local published = records(2)
+local buried = records(8)
+local acks = {}
+for _ = 1, tonumber(take()) do
+  local stream, group, n = KEYS[tonumber(take())], take(), tonumber(take())
+  local ids = {}
+  for j = 1, n do ids[j] = take() end
+  acks[#acks + 1] = {stream, group, ids}
+end
+
+local function pending(stream, group, id)
+  local p = redis.pcall('XPENDING', stream, group, id, id, 1)
+  return type(p) == 'table' and p[1] ~= nil
+end
+local function sized(text)
+  return string.format('%08d', #text) .. ':' .. text
+end
+
+-- 1. The input is still ours to acknowledge.
+for _, a in ipairs(acks) do
+  for _, id in ipairs(a[3]) do
+    if not pending(a[1], a[2], id) then
+      return {'stale', a[2] .. ' no longer holds ' .. id}
+    end
+  end
+end
+for _, d in ipairs(buried) do
+  if not pending(KEYS[tonumber(d[1])], d[3], d[4]) then
+    return {'stale', d[3] .. ' no longer holds ' .. d[4]}
+  end
+end
+
+-- 2. What the stage read is still what is stored.
+local BODIES = {incident = INCIDENT_BODY, alert_state = ALERT_STATE, ticket = TICKET_BODY}
+for _, e in ipairs(expected) do
+  local stored = redis.call('HGET', BODIES[e[1]], e[2])
+  local digest = ''
+  if stored then digest = redis.sha1hex(stored) end
+  if digest ~= e[3] then
+    return {'conflict', e[1] .. ' ' .. e[2] .. ' changed since it was read'}
+  end
+end
+
+-- 3. Uniqueness, row by row.
+local open = {}
+local function holder(key)
+  if open[key] == nil then open[key] = redis.call('HGET', INCIDENT_OPEN, key) end
+  return open[key]
+end
+for _, i in ipairs(incidents) do
+  local id, key, status = i[1], i[2], i[3]
+  local old_key = redis.call('HGET', INCIDENT_KEY, id)
+  if old_key and holder(old_key) == id then open[old_key] = false end
+  if status ~= 'resolved' then
+    local h = holder(key)
+    if h and h ~= id then
+      return {'conflict', 'incident ' .. h .. ' is already open for key ' .. key}
+    end
+    open[key] = id
+  end
+end
+local owners = {}
+for _, t in ipairs(tickets) do
+  if redis.call('HEXISTS', TICKET_BODY, t[1]) == 0 then
+    local pair = sized(t[2]) .. t[3]
+    if owners[pair] == nil then owners[pair] = redis.call('HGET', TICKET_FOR, pair) end
+    if owners[pair] and owners[pair] ~= t[1] then
+      return {'conflict', 'ticket ' .. owners[pair] .. ' already exists for ' .. t[2]}
+    end
+    owners[pair] = t[1]
+  end
+end
+
+-- 4. Write.
+local function member(time, id)
+  return time .. '|' .. string.format('%020d', redis.call('INCR', SEQ)) .. '|' .. id
+end
+for _, i in ipairs(incidents) do
+  local id, key, status, priority, service, opened, body, site, due = unpack(i)
+  local m = redis.call('HGET', INCIDENT_MEMBER, id)
+  if m then
+    local old_key = redis.call('HGET', INCIDENT_KEY, id)
+    if old_key ~= key then
+      redis.call('ZREM', INCIDENTS_BY_KEY, sized(old_key) .. NUL .. m)
+      redis.call('ZADD', INCIDENTS_BY_KEY, 0, sized(key) .. NUL .. m)
+    end
+    if redis.call('HGET', INCIDENT_OPEN, old_key) == id then
+      redis.call('HDEL', INCIDENT_OPEN, old_key)
+    end
+  else
+    m = member(opened, id)
+    redis.call('HSET', INCIDENT_MEMBER, id, m)
+    redis.call('ZADD', INCIDENTS_BY_TIME, 0, m)
+    redis.call('ZADD', INCIDENTS_BY_KEY, 0, sized(key) .. NUL .. m)
+  end
+  redis.call('HSET', INCIDENT_BODY, id, body)
+  redis.call('HSET', INCIDENT_KEY, id, key)
+  redis.call('HSET', INCIDENT_STATUS, id, status)
+  redis.call('HSET', INCIDENT_PRIORITY, id, priority)
+  redis.call('HSET', INCIDENT_SERVICE, id, service)
+  if status ~= 'resolved' then redis.call('HSET', INCIDENT_OPEN, key, id) end
+  -- Its timer: due_at of an unresolved incident, in the order of SQLite's (due_at, rowid).
+  local old_due = redis.call('HGET', INCIDENT_DUE, id)
+  if old_due then
+    redis.call('ZREM', INCIDENTS_DUE, old_due)
+    redis.call('HDEL', INCIDENT_DUE, id)
+  end
+  if due ~= '' and status ~= 'resolved' then
+    local due_member = due .. NUL .. string.match(m, '^[^|]*|([^|]*)|') .. '|' .. id
+    redis.call('ZADD', INCIDENTS_DUE, 0, due_member)
+    redis.call('HSET', INCIDENT_DUE, id, due_member)
+  end
+  -- Its site and service, counted while it is unresolved.
+  local old_pair = redis.call('HGET', INCIDENT_SITE_SERVICE, id)
+  if old_pair then
+    if redis.call('HINCRBY', OPEN_SITE_SERVICES, old_pair, -1) <= 0 then
+      redis.call('HDEL', OPEN_SITE_SERVICES, old_pair)
+    end
+    redis.call('HDEL', INCIDENT_SITE_SERVICE, id)
+  end
+  if status ~= 'resolved' and site ~= '' and service ~= '' then
+    local pair = sized(site) .. service
+    redis.call('HSET', INCIDENT_SITE_SERVICE, id, pair)
+    redis.call('HINCRBY', OPEN_SITE_SERVICES, pair, 1)
+  end
+end
+-- Resources failing in unresolved incidents: every written incident's old ones out, then
+-- the firing ones of those not resolved in (as SQLite's DELETE, then INSERT OR IGNORE).
+for _, i in ipairs(incidents) do
+  local id = i[1]
+  local old = redis.call('HGET', INCIDENT_RESOURCES_OF, id)
+  if old then
+    for _, resource in ipairs(cjson.decode(old)) do
+      redis.call('ZREM', INCIDENT_RESOURCES, sized(resource) .. id)
+    end
+    redis.call('HDEL', INCIDENT_RESOURCES_OF, id)
+  end
+end
+local failing, failing_ids = {}, {}
+for _, i in ipairs(incidents) do
+  local id, status, resources = i[1], i[3], i[10]
+  if status ~= 'resolved' then
+    for _, resource in ipairs(resources) do
+      if not failing[id] then
+        failing[id] = {}
+        failing_ids[#failing_ids + 1] = id
+      end
+      if not failing[id][resource] then
+        failing[id][resource] = true
+        redis.call('ZADD', INCIDENT_RESOURCES, 0, sized(resource) .. id)
+      end
+    end
+  end
+end
+for _, id in ipairs(failing_ids) do
+  local list = {}
+  for resource in pairs(failing[id]) do list[#list + 1] = resource end
+  redis.call('HSET', INCIDENT_RESOURCES_OF, id, cjson.encode(list))
+end
+for _, s in ipairs(silences) do
+  local id, created, body = unpack(s)
+  -- INSERT OR REPLACE: a replaced silence sorts as a new row would.
+  local old = redis.call('HGET', SILENCE_MEMBER, id)
+  if old then redis.call('ZREM', SILENCES_BY_TIME, old) end
+  local m = member(created, id)
+  redis.call('HSET', SILENCE_MEMBER, id, m)
+  redis.call('ZADD', SILENCES_BY_TIME, 0, m)
+  redis.call('HSET', SILENCE_BODY, id, body)
+end
+for _, s in ipairs(suppressions) do
+  redis.call('RPUSH', SUPPRESSIONS, s[1])
+end
+for _, h in ipairs(heartbeats) do
+  redis.call('HSET', HEARTBEATS, h[1], h[2])
+end
+for _, s in ipairs(states) do
+  redis.call('HSET', ALERT_STATE, s[1], s[2])
+end
+for _, t in ipairs(tickets) do
+  local id, incident_id, backend, created, body = unpack(t)
+  if redis.call('HEXISTS', TICKET_BODY, id) == 0 then
+    redis.call('HSET', TICKET_FOR, sized(incident_id) .. backend, id)
+    redis.call('ZADD', TICKETS_BY_TIME, 0, member(created, id))
+  end
+  redis.call('HSET', TICKET_BODY, id, body)
+end
+for _, n in ipairs(notes) do
+  local id, when, body = unpack(n)
+  -- INSERT OR REPLACE: a replaced notification sorts as a new row would.
+  local old = redis.call('HGET', NOTIFICATION_MEMBER, id)
+  if old then redis.call('ZREM', NOTIFICATIONS_BY_TIME, old) end
+  local m = member(when, id)
+  redis.call('HSET', NOTIFICATION_MEMBER, id, m)
+  redis.call('ZADD', NOTIFICATIONS_BY_TIME, 0, m)
+  redis.call('HSET', NOTIFICATION_BODY, id, body)
+end
+for _, p in ipairs(published) do
+  redis.call('XADD', KEYS[tonumber(p[1])], '*', 'b', p[2], 't', now)
+end
+for _, d in ipairs(buried) do
+  bury(KEYS[tonumber(d[1])], KEYS[tonumber(d[2])], d[3], d[4], d[5], d[6], d[7], d[8])
+end
+for _, a in ipairs(acks) do
+  for _, id in ipairs(a[3]) do redis.call('XACK', a[1], a[2], id) end
+end
+return {'ok'}
+"""
+)
+
+
+def digest(body: str) -> str:
+    """What the script compares a stored body with: redis.sha1hex of the same bytes."""
+    return hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
+
+
+def pack(changes: Changes, db: RedisDatabase) -> tuple[list[str], list[str | int]]:
+    """KEYS and ARGV of the commit script for `changes`."""
+    keys = StoreKeys.of(db).fixed() + stream_keys(db)
+    args: list[str | int] = [repr(time.time()), len(changes.expected)]
+    for (kind, key), read in changes.expected.items():
+        args += [kind, key, "" if read is None else digest(read)]
+    args += _state(changes)
+    args += _deliveries(changes, db, {key: index for index, key in enumerate(keys, start=1)})
+    return keys, args
+
+
+def _state(changes: Changes) -> list[str | int]:
+    args: list[str | int] = [len(changes.incidents)]
+    for i in changes.incidents:
+        args += [i.id, i.key, i.status.value, i.priority.value, i.service,
+                 i.opened_at.isoformat(), i.model_dump_json(), i.site,
+                 i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
+        firing = sorted({a.resource for a in i.alerts
+                         if a.resource and a.status is AlertStatus.FIRING})  # fmt: skip
+        args += [len(firing), *firing]
+    args.append(len(changes.alert_states))
+    for s in changes.alert_states:
+        args += [s.fingerprint, s.model_dump_json()]
+    args.append(len(changes.tickets))
+    for t in changes.tickets:
+        args += [t.id, t.incident_id, t.backend, t.created_at.isoformat(), t.model_dump_json()]
+    args.append(len(changes.notifications))
+    for n in changes.notifications:
+        args += [n.id, n.at.isoformat(), n.model_dump_json()]
+    args.append(len(changes.silences))
+    for silence in changes.silences:
+        args += [silence.id, silence.created_at.isoformat(), silence.model_dump_json()]
+    args.append(len(changes.suppressions))
+    args += [suppression.model_dump_json() for suppression in changes.suppressions]
+    args.append(len(changes.heartbeats))
+    for name, at in changes.heartbeats.items():
+        args += [name, at.isoformat()]
+    return args
+
+
+def _deliveries(changes: Changes, db: RedisDatabase, where: dict[str, int]) -> list[str | int]:
+    """Entries published, buried and acknowledged; streams as their places in KEYS."""
+    args: list[str | int] = [len(changes.publish)]
+    for stream, body in changes.publish:
+        args += [where[db.stream_key(stream)], body]
+    args.append(len(changes.dead_letters))
+    for d in changes.dead_letters:
+        args += [where[db.stream_key(d.stream)], where[db.dead_key(d.stream)], d.group,
+                 d.entry_id, d.body, d.reason, d.deliveries, repr(d.at)]  # fmt: skip
+    args.append(len(changes.acks))
+    for ack in changes.acks:
+        args += [where[db.stream_key(ack.stream)], ack.group, len(ack.ids), *ack.ids]
+    return args

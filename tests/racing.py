@@ -1,0 +1,81 @@
+"""Deterministic races: a store that lets another worker commit just before this one does."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from core.matchers import Silence
+from core.models import AlertState, Incident, Notification, Suppression, Ticket
+from core.store import Changes, IncidentFilter, Store
+
+
+class RacingStore:
+    """Delegates to `store`; right before its first commit, runs `rival` (which commits
+    something of its own), so this worker commits on state that has changed under it."""
+
+    def __init__(self, store: Store, rival: Callable[[], Awaitable[object]]) -> None:
+        self._store = store
+        self._rival: Callable[[], Awaitable[object]] | None = rival
+        self.commits = 0
+
+    async def commit(self, changes: Changes) -> None:
+        if self._rival is not None:
+            rival, self._rival = self._rival, None
+            await rival()
+        self.commits += 1
+        await self._store.commit(changes)
+
+    async def next_id(self, prefix: str) -> str:
+        return await self._store.next_id(prefix)
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        return await self._store.get_incident(incident_id)
+
+    async def open_incident_for_key(self, key: str) -> Incident | None:
+        return await self._store.open_incident_for_key(key)
+
+    async def latest_incident_for_key(self, key: str) -> Incident | None:
+        return await self._store.latest_incident_for_key(key)
+
+    async def list_incidents(self, where: IncidentFilter) -> list[Incident]:
+        return await self._store.list_incidents(where)
+
+    async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]:
+        return await self._store.alert_states(fingerprints)
+
+    async def incidents_on_resources(self, resources: Sequence[str]) -> dict[str, str]:
+        return await self._store.incidents_on_resources(resources)
+
+    async def open_services_by_site(self) -> dict[str, set[str]]:
+        return await self._store.open_services_by_site()
+
+    async def incidents_due(self, now: datetime) -> list[Incident]:
+        return await self._store.incidents_due(now)
+
+    async def list_silences(self, limit: int = 1000) -> list[Silence]:
+        return await self._store.list_silences(limit)
+
+    async def get_silence(self, silence_id: str) -> Silence | None:
+        return await self._store.get_silence(silence_id)
+
+    async def list_suppressions(self, limit: int = 5000) -> list[Suppression]:
+        return await self._store.list_suppressions(limit)
+
+    async def heartbeats(self) -> dict[str, datetime]:
+        return await self._store.heartbeats()
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        return await self._store.get_ticket(ticket_id)
+
+    async def ticket_for_incident(self, incident_id: str, backend: str) -> Ticket | None:
+        return await self._store.ticket_for_incident(incident_id, backend)
+
+    async def list_tickets(self, limit: int = 500) -> list[Ticket]:
+        return await self._store.list_tickets(limit)
+
+    async def list_notifications(self, limit: int = 5000) -> list[Notification]:
+        return await self._store.list_notifications(limit)
+
+    async def ping(self) -> bool:
+        return await self._store.ping()
