@@ -107,6 +107,12 @@ class SqliteBus:
 
     async def read(self, stream: Stream, group: str, consumer: str, count: int) -> list[Entry]:
         now = time.time()
+        if (stream, group, consumer) in self._recovered and not self._anything_to_read(
+            stream, group, now
+        ):
+            # Most polls find nothing: answering them without a write transaction keeps
+            # idle stages (and replay's many small drains) cheap.
+            return []
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO groups (stream, grp, last_seq) VALUES (?, ?, 0)",
@@ -143,6 +149,16 @@ class SqliteBus:
         if self._metrics is not None and reclaimed:
             self._metrics.reclaimed.labels(stream.value, group).inc(reclaimed)
         return entries
+
+    def _anything_to_read(self, stream: Stream, group: str, now: float) -> bool:
+        """Whether `group` has unread entries, or pending ones idle long enough to reclaim."""
+        (found,) = self._db.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM entries WHERE stream = ? AND seq >"
+            " COALESCE((SELECT last_seq FROM groups WHERE stream = ? AND grp = ?), 0))"
+            " OR EXISTS (SELECT 1 FROM pending WHERE stream = ? AND grp = ? AND delivered_at < ?)",
+            (stream.value, stream.value, group, stream.value, group, now - self._claim_idle_s),
+        ).fetchone()
+        return bool(found)
 
     def _read_new(
         self,
