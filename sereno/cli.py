@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from core.config import ConfigError, Settings, StageName, load_settings
-from core.rules import Rules, RulesError, RulesRef, load_rules
+from core.rules import Rules, RulesError, RulesRef, load_rules, read_rules
 from sereno.app import create_app
 
 log = logging.getLogger("sereno")
@@ -97,9 +97,12 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
-    settings, _ = _settings_and_rules(args.config)
-    sections = ", ".join(Rules.model_fields)
-    print(f"rules in {settings.rules_dir} are valid ({sections})")  # noqa: T201
+    settings = load_settings(args.config)
+    loaded = read_rules(settings.rules_dir)
+    print(  # noqa: T201 - the command's own output
+        f"rules in {settings.rules_dir} are valid ({len(loaded.files)} files, version "
+        f"{loaded.digest}): {loaded.rules.summary()}"
+    )
     return 0
 
 
@@ -120,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sereno: configuration error:\n{e}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE
     except RulesError as e:
-        print(f"sereno: invalid rules ({len(e.problems)} problem(s)):", file=sys.stderr)  # noqa: T201
+        count = f"{len(e.problems)} problem{'s' if len(e.problems) != 1 else ''}"
+        print(f"sereno: invalid rules ({count}):", file=sys.stderr)  # noqa: T201
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE

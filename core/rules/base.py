@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -27,6 +27,22 @@ Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
 """A duration written as 90s, 5m, 2h or 1d (or a number of seconds)."""
 
 
+def _time_of_day(value: object) -> object:
+    # Unquoted, YAML 1.1 reads 22:00 as the number 1320 (22 x 60): refuse it rather than
+    # silently run a window at 00:22.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        hours, minutes = divmod(int(value), 60)
+        guess = f'"{hours:02d}:{minutes:02d}"' if 0 <= value < 24 * 60 else '"22:00"'
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError only, not TypeError
+            f"YAML read this time as the number {value}; write it in quotes, e.g. {guess}"
+        )
+    return value
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+"""A local time of day, written in quotes: "22:00"."""
+
+
 class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -46,4 +62,12 @@ FieldPath = Annotated[str, AfterValidator(_check_path)]
 """Where a value sits in a JSON body: dotted keys and [index], e.g. monitor.tags[0]."""
 
 
-__all__ = ["AlertMatch", "Duration", "FieldPath", "Patterns", "Section", "any_match"]
+__all__ = [
+    "AlertMatch",
+    "Duration",
+    "FieldPath",
+    "Patterns",
+    "Section",
+    "TimeOfDay",
+    "any_match",
+]

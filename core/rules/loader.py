@@ -1,23 +1,31 @@
 """Reading rules/*.yaml: every file holds one or more top-level sections, a section lives in
-one file only, and every error names the file, the line and what to write instead."""
+one file only, and every error names the file, the line and what to write instead.
+
+Every problem is reported at once, not the first one only: a broken file does not hide the
+mistakes of the others, and a section that fails its schema does not hide the mistakes of
+the rest. Checks across sections run on what could be read, and are left out only where
+they would rest on a section that could not be read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
-from core.rules.schema import Location, Rules
+from core.rules.explain import DICT_KEY, Location, explain, where
+from core.rules.schema import Rules
 
 
 @dataclass(frozen=True, slots=True)
 class RuleProblem:
     file: str
     line: int
+    """1-based; 0 when the problem is not on a line (a missing folder, an unreadable file)."""
     where: str
     problem: str
 
@@ -29,19 +37,61 @@ class RulesError(Exception):
     """The rules cannot be used; `problems` says where each error is and how to fix it."""
 
     def __init__(self, problems: list[RuleProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line))
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _node_at(node: yaml.Node, path: tuple[int | str, ...]) -> yaml.Node:
-    """The deepest YAML node along `path`, so an error points at the closest line."""
-    for step in path:
+@dataclass(frozen=True, slots=True)
+class LoadedRules:
+    """Valid rules and where they came from: the files read and a digest of their text,
+    which changes whenever any of them does (the rules' version)."""
+
+    rules: Rules
+    files: tuple[Path, ...]
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    file: str
+    key: yaml.Node
+    value: yaml.Node
+
+
+@dataclass(slots=True)
+class _Sections:
+    """Top-level sections gathered from every file, with the YAML nodes each came from."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, _Origin] = field(default_factory=dict)
+    broken_files: int = 0
+
+    def line(self, loc: Location, folder: Path) -> tuple[str, int]:
+        """File and 1-based line of the location `loc` (section first)."""
+        origin = self.origins.get(str(loc[0])) if loc else None
+        if origin is None:
+            return str(folder), 0
+        if len(loc) == 1:
+            return origin.file, origin.key.start_mark.line + 1
+        return origin.file, _node_at(origin.value, loc[1:]).start_mark.line + 1
+
+
+def _node_at(node: yaml.Node, path: Location) -> yaml.Node:
+    """The YAML node closest to `path`, so an error points at the nearest line: the key's
+    line when the path ends on a mapping key, the mapping itself when the key is absent."""
+    for index, step in enumerate(path):
+        last = index == len(path) - 1
+        if step == DICT_KEY:
+            return node
         if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if k.value == str(step)), None)
-            if found is None:
-                found = next((k for k, _ in node.value if k.value == str(step)), None)
-                return found if found is not None else node
-            node = found
+            pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
+            pair = next(((k, v) for k, v in pairs if k.value == str(step)), None)
+            if pair is None:
+                return node
+            key, value = pair
+            if last or path[index + 1] == DICT_KEY:
+                return key
+            node = value
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
             if step >= len(node.value):
                 return node
@@ -51,86 +101,148 @@ def _node_at(node: yaml.Node, path: tuple[int | str, ...]) -> yaml.Node:
     return node
 
 
-def _fix_hint(error: ErrorDetails) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "remove it or check its spelling"
-    if kind == "enum":
-        return f"write one of: {error['ctx']['expected']}"
-    return ""
+_YAML_HINTS = (
+    ("found character '\\t'", "indent with spaces: YAML does not allow tabs"),
+    ("mapping values are not allowed", "quote a value containing ': ', or check the indentation"),
+    ("could not find expected ':'", "write 'key: value', and check this line's indentation"),
+    ("expected ',' or ']'", "close the [ … ] list, or quote a value that contains [ or ]"),
+    ("expected ',' or '}'", "close the { … } mapping, or quote a value that contains { or }"),
+    ("found unexpected end of stream", "close the quote that was opened"),
+    ("expected a single document", "keep one YAML document per file: remove the '---'"),
+)  # fmt: skip
 
 
-@dataclass(slots=True)
-class _Sections:
-    """Top-level sections gathered from every file, with the YAML node each came from."""
+def _yaml_problem(error: yaml.MarkedYAMLError) -> str:
+    problem = str(error.problem or error)
+    hint = next((h for text, h in _YAML_HINTS if text in problem), "check indentation and quotes")
+    context = f" ({error.context} at line {error.context_mark.line + 1})" if (
+        error.context and error.context_mark
+    ) else ""  # fmt: skip
+    return f"not valid YAML: {problem}{context}; {hint}"
 
-    values: dict[str, Any]
-    nodes: dict[str, tuple[str, yaml.Node]]
+
+def _duplicate_keys(root: yaml.Node, file: str) -> list[RuleProblem]:
+    """Keys given twice in one mapping: YAML silently keeps the last, which hides a
+    service or a rule written twice."""
+    problems: list[RuleProblem] = []
+    stack: list[tuple[yaml.Node, Location]] = [(root, ())]
+    visited: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in visited:  # an alias shares its anchor's node
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                if isinstance(key, yaml.ScalarNode) and key.value in first:
+                    problems.append(
+                        RuleProblem(
+                            file, line, where((*path, key.value)),
+                            f"'{key.value}' is written twice in this mapping (first at line "
+                            f"{first[key.value]}); YAML would keep only this one: merge the "
+                            "two or rename one",
+                        )
+                    )  # fmt: skip
+                elif isinstance(key, yaml.ScalarNode):
+                    first[key.value] = line
+                stack.append((value, (*path, str(key.value))))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
+    return problems
 
 
-def _read_file(path: Path, into: _Sections) -> list[RuleProblem]:
+def _read_file(path: Path, text: str, into: _Sections) -> list[RuleProblem]:
     name = str(path)
+    loader = yaml.SafeLoader(text)
     try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as e:
+        into.broken_files += 1
         line = e.problem_mark.line + 1 if e.problem_mark else 0
-        return [RuleProblem(name, line, "yaml", str(e.problem))]
-    except (OSError, UnicodeDecodeError) as e:
-        return [RuleProblem(name, 0, "file", f"cannot read: {e}")]
+        return [RuleProblem(name, line, "yaml", _yaml_problem(e))]
+    finally:
+        loader.dispose()
     if data is None or root is None:
         return []
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        return [RuleProblem(name, 1, "file", "must be a mapping of sections")]
-    problems = []
+        into.broken_files += 1
+        return [RuleProblem(name, 1, "file", "must be a mapping of sections, e.g. 'services:' ...")]
+    problems = _duplicate_keys(root, name)
     for key_node, value_node in root.value:
-        key = key_node.value
-        if key in into.values:
-            first = into.nodes[key][0]
-            line = key_node.start_mark.line + 1
+        key = str(key_node.value)
+        if key in into.origins:
             problems.append(
-                RuleProblem(name, line, key, f"section already in {first}; keep it in one file")
-            )
+                RuleProblem(
+                    name, key_node.start_mark.line + 1, key,
+                    f"section already in {into.origins[key].file} (line "
+                    f"{into.origins[key].key.start_mark.line + 1}); keep it in one file",
+                )
+            )  # fmt: skip
             continue
         into.values[key] = data[key]
-        into.nodes[key] = (name, value_node)
+        into.origins[key] = _Origin(name, key_node, value_node)
     return problems
 
 
-def _explain(error: ValidationError, sections: _Sections, folder: Path) -> list[RuleProblem]:
-    problems = []
-    for err in error.errors():
-        loc = tuple(err["loc"])
-        file, node = sections.nodes.get(str(loc[0]), (str(folder), None)) if loc else ("", None)
-        line = _node_at(node, loc[1:]).start_mark.line + 1 if node is not None else 0
-        hint = _fix_hint(err)
-        message = err["msg"] + (f"; {hint}" if hint else "")
-        problems.append(RuleProblem(file or str(folder), line, ".".join(map(str, loc)), message))
-    return problems
+def _read_folder(folder: Path) -> tuple[_Sections, list[RuleProblem], tuple[Path, ...], str]:
+    sections, problems = _Sections(), []
+    files = tuple(sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")))
+    digest = hashlib.sha256()
+    for path in files:
+        try:
+            raw = path.read_bytes()
+            text = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            sections.broken_files += 1
+            problems.append(RuleProblem(str(path), 0, "file", f"cannot read: {e}"))
+            continue
+        digest.update(path.name.encode() + b"\0" + raw + b"\0")
+        problems += _read_file(path, text, sections)
+    return sections, problems, files, digest.hexdigest()[:12]
+
+
+def read_rules(folder: Path) -> LoadedRules:
+    """Read and validate every *.yaml file of `folder`; raise RulesError naming every
+    problem found, each with its file, line and what to write instead."""
+    if not folder.is_dir():
+        raise RulesError(
+            [
+                RuleProblem(
+                    str(folder), 0, "rules_dir",
+                    "folder not found; set rules_dir in the settings file to the folder of "
+                    "the rules' *.yaml files",
+                )
+            ]
+        )  # fmt: skip
+    sections, problems, files, digest = _read_folder(folder)
+    failed: set[str] = set()
+    try:
+        rules = Rules.model_validate(sections.values)
+    except ValidationError as e:
+        for error in e.errors():
+            loc = tuple(error["loc"])
+            failed.add(str(loc[0]) if loc else "")
+            file, line = sections.line(loc, folder)
+            problems.append(RuleProblem(file, line, where(loc), explain(Rules, error)))
+        # The sections that are valid on their own still get their cross-checks.
+        rules = Rules.model_validate({k: v for k, v in sections.values.items() if k not in failed})
+
+    def readable(section: str) -> bool:
+        # A section missing from the files read may be in a file that could not be read.
+        return section not in failed and (section in sections.values or not sections.broken_files)
+
+    for cross in rules.cross_check():
+        if all(readable(s) for s in cross.reads):
+            file, line = sections.line(cross.where, folder)
+            problems.append(RuleProblem(file, line, where(cross.where), cross.problem))
+    if problems:
+        raise RulesError(problems)
+    return LoadedRules(rules, files, digest)
 
 
 def load_rules(folder: Path) -> Rules:
     """Read and validate every *.yaml file of `folder`; raise RulesError naming each problem."""
-    if not folder.is_dir():
-        raise RulesError([RuleProblem(str(folder), 0, "rules", "folder not found")])
-    sections = _Sections({}, {})
-    problems: list[RuleProblem] = []
-    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-        problems += _read_file(path, sections)
-    if problems:
-        raise RulesError(problems)
-    try:
-        rules = Rules.model_validate(sections.values)
-    except ValidationError as e:
-        raise RulesError(_explain(e, sections, folder)) from e
-    cross = [_locate(loc, message, sections, folder) for loc, message in rules.cross_check()]
-    if cross:
-        raise RulesError(cross)
-    return rules
-
-
-def _locate(loc: Location, message: str, sections: _Sections, folder: Path) -> RuleProblem:
-    file, node = sections.nodes.get(str(loc[0]), (str(folder), None))
-    line = _node_at(node, loc[1:]).start_mark.line + 1 if node is not None else 0
-    return RuleProblem(file, line, ".".join(map(str, loc)), message)
+    return read_rules(folder).rules

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 from pydantic import Field
@@ -10,6 +11,7 @@ from core.models import Alert, Severity
 from core.rules.base import Section, any_match
 from core.rules.catalogue import Catalogue, Service, Topology
 from core.rules.correlation import GROUP_FIELDS, CorrelationRule, CorrelationRules
+from core.rules.explain import Location, did_you_mean
 from core.rules.priority import PriorityRules
 from core.rules.response import CrisisRule, Heartbeat, RoutingRules
 from core.rules.sources import (
@@ -20,7 +22,15 @@ from core.rules.sources import (
 )
 from core.rules.windows import MaintenanceRules
 
-Location = tuple[str | int, ...]
+
+@dataclass(frozen=True, slots=True)
+class CrossProblem:
+    """A problem no single section can see, at `where`. `reads` names the sections the
+    check relied on, so it is not reported when one of those could not be read."""
+
+    where: Location
+    problem: str
+    reads: frozenset[str]
 
 
 class Rules(Section):
@@ -65,83 +75,147 @@ class Rules(Section):
         """The first correlation rule that takes `alert`, or None for the default grouping."""
         return next((r for r in self.correlation.rules if r.match.matches(alert, service)), None)
 
-    def cross_check(self) -> list[tuple[Location, str]]:
-        """Problems no single section can see: names that refer to nothing, cycles."""
+    def counts(self) -> dict[str, int]:
+        """How much policy these rules hold, section by section, for summaries."""
+        return {
+            "services": len(self.services),
+            "topology_links": sum(len(p) for p in self.topology.depends_on.values()),
+            "sites": len(self.topology.sites),
+            "correlation_rules": len(self.correlation.rules),
+            "crisis_rules": len(self.crisis),
+            "maintenance_windows": len(self.maintenance.windows),
+            "heartbeats": len(self.heartbeats),
+            "routes": len(self.routing.routes),
+            "mappings": len(self.mappings),
+        }
+
+    def summary(self) -> str:
+        """The counts in words: "11 services, 12 topology links, 1 mapping"."""
+        return ", ".join(
+            f"{n} {name.replace('_', ' ').removesuffix('s') if n == 1 else name.replace('_', ' ')}"
+            for name, n in self.counts().items()
+        )
+
+    def cross_check(self) -> list[CrossProblem]:
+        """Problems no single section can see: names that refer to nothing, loops."""
         return [
             *self._unknown_services(),
-            *self._service_cycles(),
-            *self._topology_cycles(),
+            *self._service_loops(),
+            *self._topology_loops(),
             *self._correlation_problems(),
         ]
 
-    def _unknown_services(self) -> list[tuple[Location, str]]:
-        problems: list[tuple[Location, str]] = []
-        known = ", ".join(sorted(self.services)) or "(no services yet)"
-        sites = ", ".join(sorted(self.topology.sites))
+    def _unknown_services(self) -> list[CrossProblem]:
+        problems: list[CrossProblem] = []
+        keys = sorted(self.services)
+        known = ", ".join(keys) or "(no services yet)"
+        sites = sorted(self.topology.sites)
+        services, both = frozenset({"services"}), frozenset({"services", "topology"})
+
+        def unknown(name: str) -> str:
+            return f"unknown service '{name}'{did_you_mean(name, keys)}; write one of: {known}"
+
         for key, service in self.services.items():
             problems.extend(
-                (("services", key, "depends_on", i),
-                 f"unknown service '{needed}'; write one of: {known}")
+                CrossProblem(("services", key, "depends_on", i), unknown(needed), services)
                 for i, needed in enumerate(service.depends_on)
                 if needed not in self.services
-            )  # fmt: skip
-            if service.site and self.topology.sites and service.site not in self.topology.sites:
+            )
+            if service.site and sites and service.site not in self.topology.sites:
                 problems.append(
-                    (("services", key, "site"),
-                     f"unknown site '{service.site}'; write one of: {sites}")
-                )  # fmt: skip
+                    CrossProblem(
+                        ("services", key, "site"),
+                        f"unknown site '{service.site}'{did_you_mean(service.site, sites)}; "
+                        f"write one of the sites of topology.sites: {', '.join(sites)}",
+                        both,
+                    )
+                )
+        heartbeats = frozenset({"heartbeats", "services"})
         problems.extend(
-            (("heartbeats", i, "service"),
-             f"unknown service '{beat.service}'; write one of: {known}")
+            CrossProblem(("heartbeats", i, "service"), unknown(beat.service), heartbeats)
             for i, beat in enumerate(self.heartbeats)
             if beat.service and beat.service not in self.services
-        )  # fmt: skip
+        )
         return problems
 
-    def _correlation_problems(self) -> list[tuple[Location, str]]:
-        problems: list[tuple[Location, str]] = []
-        names = [r.name for r in self.correlation.rules]
+    def _correlation_problems(self) -> list[CrossProblem]:
+        problems: list[CrossProblem] = []
+        reads = frozenset({"correlation"})
+        first_at: dict[str, int] = {}
         for i, rule in enumerate(self.correlation.rules):
-            if names.index(rule.name) != i:
+            if rule.name in first_at:
                 problems.append(
-                    (("correlation", "rules", i, "name"),
-                     f"rule name '{rule.name}' is used twice; give each rule its own name")
-                )  # fmt: skip
+                    CrossProblem(
+                        ("correlation", "rules", i, "name"),
+                        f"rule name '{rule.name}' is already used by rules[{first_at[rule.name]}]"
+                        "; give each rule its own name",
+                        reads,
+                    )
+                )
+            first_at.setdefault(rule.name, i)
             problems.extend(
-                (("correlation", "rules", i, "group_by", j),
-                 (f"write the label name alone ('{field.removeprefix('labels.')}'); "
-                  f"group_by takes {', '.join(GROUP_FIELDS)} or a label name"))
+                CrossProblem(
+                    ("correlation", "rules", i, "group_by", j),
+                    f"write the label name alone ('{field.removeprefix('labels.')}'); "
+                    f"group_by takes {', '.join(GROUP_FIELDS)} or a label name",
+                    reads,
+                )
                 for j, field in enumerate(rule.group_by)
                 if field.startswith("labels.")
-            )  # fmt: skip
+            )
         return problems
 
-    def _service_cycles(self) -> list[tuple[Location, str]]:
+    def _service_loops(self) -> list[CrossProblem]:
+        """Each loop of services needing each other, once."""
+        problems: list[CrossProblem] = []
+        seen: set[frozenset[str]] = set()
         for key in self.services:
-            path = [key]
-            frontier = [(key, path)]
-            while frontier:
-                current, trail = frontier.pop()
-                for needed in self.services.get(current, Service(name="")).depends_on:
-                    if needed == key:
-                        loop = " → ".join([*trail, key])
-                        where: Location = ("services", key, "depends_on")
-                        return [(where, f"services depend on each other in a loop: {loop}")]
-                    if needed not in trail and needed in self.services:
-                        frontier.append((needed, [*trail, needed]))
-        return []
+            loop = self._service_loop_from(key)
+            if loop is not None and frozenset(loop) not in seen:
+                seen.add(frozenset(loop))
+                problems.append(
+                    CrossProblem(
+                        ("services", key, "depends_on"),
+                        f"services depend on each other in a loop: {' → '.join(loop)}; "
+                        "remove one of these depends_on entries",
+                        frozenset({"services"}),
+                    )
+                )
+        return problems
 
-    def _topology_cycles(self) -> list[tuple[Location, str]]:
+    def _service_loop_from(self, key: str) -> list[str] | None:
+        frontier = [(key, [key])]
+        while frontier:
+            current, trail = frontier.pop()
+            for needed in self.services.get(current, Service(name="")).depends_on:
+                if needed == key:
+                    return [*trail, key]
+                if needed not in trail and needed in self.services:
+                    frontier.append((needed, [*trail, needed]))
+        return None
+
+    def _topology_loops(self) -> list[CrossProblem]:
+        """Every topology entry whose resources would, through the chain, depend on
+        themselves."""
+        problems: list[CrossProblem] = []
         for pattern, parents in self.topology.depends_on.items():
-            for parent in parents:
-                ancestors = dict(self.topology.ancestors(parent))
-                if any(_matches(pattern, a) for a in ancestors) or _matches(pattern, parent):
-                    where: Location = ("topology", "depends_on", pattern)
-                    return [
-                        (where, (f"'{pattern}' depends on {parent}, which depends back on it: "
-                                 "a resource cannot be its own cause"))
-                    ]  # fmt: skip
-        return []
+            for i, parent in enumerate(parents):
+                if _matches(pattern, parent):
+                    problem = (
+                        f"'{pattern}' depends on {parent}, which '{pattern}' matches too: "
+                        f"{parent} would depend on itself; narrow the pattern"
+                    )
+                elif any(_matches(pattern, a) for a in dict(self.topology.ancestors(parent))):
+                    problem = (
+                        f"'{pattern}' depends on {parent}, which depends back on it: a "
+                        "resource cannot be its own cause; remove one of the links of the loop"
+                    )
+                else:
+                    continue
+                where: Location = ("topology", "depends_on", pattern, i)
+                problems.append(CrossProblem(where, problem, frozenset({"topology"})))
+                break
+        return problems
 
 
 def _matches(pattern: str, resource: str) -> bool:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.models import AwareDatetime
-from core.rules.base import AlertMatch, Section
+from core.rules.base import AlertMatch, Section, TimeOfDay
+from core.rules.explain import did_you_mean
 
 
 class Weekday(enum.StrEnum):
@@ -31,8 +33,8 @@ class Weekly(Section):
     past midnight into the next day)."""
 
     days: list[Weekday] = Field(min_length=1)
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
     def covers(self, local: datetime) -> bool:
         """True when the local time `local` lies inside one of this window's occurrences."""
@@ -60,15 +62,33 @@ class MaintenanceWindow(Section):
     ends_at: AwareDatetime | None = None
     comment: str = ""
 
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        starts_at = info.data.get("starts_at")
+        if value is not None and starts_at is not None and value <= starts_at:
+            raise ValueError(
+                f"ends_at ({value.isoformat()}) must come after starts_at ({starts_at.isoformat()})"
+            )
+        return value
+
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
         one_off = self.starts_at is not None or self.ends_at is not None
-        if (self.weekly is not None) == one_off:
-            raise ValueError("give either weekly: {days, start, end} or starts_at and ends_at")
-        if one_off and (self.starts_at is None or self.ends_at is None):
-            raise ValueError("a one-off window needs both starts_at and ends_at")
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must come after starts_at")
+        if self.weekly is not None and one_off:
+            raise ValueError(
+                "give weekly: {…} for a recurring window or starts_at and ends_at for a "
+                "one-off window, not both"
+            )
+        if self.weekly is None and not one_off:
+            raise ValueError(
+                'say when: add weekly: {days: [sun], start: "01:00", end: "05:00"}, or '
+                "starts_at and ends_at (e.g. 2026-11-20T22:00:00+01:00)"
+            )
+        if self.weekly is None and self.starts_at is None:
+            raise ValueError("a one-off window needs starts_at as well as ends_at")
+        if self.weekly is None and self.ends_at is None:
+            raise ValueError("a one-off window needs ends_at as well as starts_at")
         return self
 
     def active(self, at: datetime, zone: ZoneInfo) -> bool:
@@ -90,9 +110,18 @@ class MaintenanceRules(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown time zone '{value}'; write e.g. Europe/Madrid") from e
+            close = did_you_mean(value, _zone_names())
+            raise ValueError(
+                f"unknown time zone '{value}'{close}; write a zone name of the IANA "
+                "database, such as Europe/Madrid or UTC"
+            ) from e
         return value
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+@cache
+def _zone_names() -> list[str]:
+    return sorted(available_timezones())

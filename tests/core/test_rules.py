@@ -47,20 +47,21 @@ def test_a_bad_duration_names_file_line_and_fix(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_key_is_pointed_at(tmp_path: Path) -> None:
-    _write(tmp_path, "c.yaml", "correlation:\n  hold_down: 5m\n  hold_dwn: 5m\n")
+    path = _write(tmp_path, "c.yaml", "correlation:\n  hold_down: 5m\n  hold_dwn: 5m\n")
     with pytest.raises(RulesError) as caught:
         load_rules(tmp_path)
     [problem] = caught.value.problems
-    assert (problem.line, problem.where) == (3, "correlation.hold_dwn")
-    assert "check its spelling" in problem.problem
+    assert (problem.file, problem.line, problem.where) == (str(path), 3, "correlation.hold_dwn")
+    assert "check its spelling (did you mean 'hold_down'?)" in problem.problem
+    assert "the keys here are: reopen_window, hold_down, symptom_hold" in problem.problem
 
 
 def test_an_unknown_severity_lists_the_choices(tmp_path: Path) -> None:
-    _write(tmp_path, "s.yaml", "severity:\n  generic:\n    map:\n      sev1: urgent\n")
+    path = _write(tmp_path, "s.yaml", "severity:\n  generic:\n    map:\n      sev1: urgent\n")
     with pytest.raises(RulesError) as caught:
         load_rules(tmp_path)
     [problem] = caught.value.problems
-    assert problem.line == 4
+    assert (problem.file, problem.line) == (str(path), 4)
     assert "'critical', 'major', 'minor', 'warning' or 'info'" in problem.problem
 
 

@@ -77,9 +77,45 @@ def test_replay_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert f"{recording}:2:" in capsys.readouterr().err
 
 
-def test_rules_check_accepts_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
+def test_rules_check_accepts_the_examples_and_sums_them_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["rules", "check", "--config", str(REPO / "sereno.yaml")]) == 0
-    assert "valid" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith(f"rules in {REPO / 'rules'} are valid (11 files, version ")
+    assert out.rstrip().endswith(
+        "): 11 services, 12 topology links, 2 sites, 2 correlation rules, 3 crisis rules, "
+        "2 maintenance windows, 2 heartbeats, 2 routes, 1 mapping"
+    )
+
+
+def test_rules_check_explains_every_problem_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "c.yaml").write_text("correlation:\n  reopen_window: soon\n  hold_dwn: 5m\n")
+    (rules / "s.yaml").write_text("services:\n  mail:\n    name: Mail\n    depends_on: [dns]\n")
+    config = _write_config(tmp_path, rules)
+    assert main(["rules", "check", "--config", str(config)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "sereno: invalid rules (3 problems):",
+        (
+            f"  {rules / 'c.yaml'}:2: correlation.reopen_window: 'soon' is not a duration; write "
+            "for example 90s, 5m, 2h or 1d"
+        ),
+        (
+            f"  {rules / 'c.yaml'}:3: correlation.hold_dwn: unknown key 'hold_dwn'; check its "
+            "spelling (did you mean 'hold_down'?); the keys here are: reopen_window, hold_down, "
+            "symptom_hold, flapping, rules"
+        ),
+        (
+            f"  {rules / 's.yaml'}:4: services.mail.depends_on[0]: unknown service 'dns'; write "
+            "one of: mail"
+        ),
+    ]
 
 
 def test_serve_refuses_to_start_on_invalid_rules(tmp_path: Path) -> None:
