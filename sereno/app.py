@@ -13,13 +13,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from core.clock import Clock, WallClock
 from core.config import Settings, StageName
 from core.errors import StorageUnavailableError
-from core.rules import RulesRef, load_rules
+from core.rules import RulesRef, RulesVersion, read_rules
 from core.runtime import run_stage
 from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
-from sereno import api, runbook_pages, silences
+from sereno import api, reload, runbook_pages, silences
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -71,7 +71,11 @@ async def healthz(_: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     pipeline = request.app[PIPELINE]
     storage_ok = await pipeline.storage.store.ping()
-    body = {"storage": storage_ok, "rules": True}
+    # The rules in force are valid by construction: a reload that fails keeps the old ones.
+    body: dict[str, object] = {"storage": storage_ok, "rules": True}
+    if pipeline.rules.version is not None:
+        body["rules_version"] = pipeline.rules.version.digest
+        body["rules_loaded_at"] = pipeline.rules.version.loaded_at.isoformat()
     return web.json_response(body, status=200 if storage_ok else 503)
 
 
@@ -133,10 +137,13 @@ def create_app(
     clock: Clock | None = None,
     confirmer: Confirmer | None = None,
 ) -> web.Application:
-    """The whole of Sereno in one aiohttp application; nothing is opened until it starts."""
-    pipeline: Pipeline = build_pipeline(
-        settings, rules or RulesRef(load_rules(settings.rules_dir)), clock or WallClock()
-    )
+    """The whole of Sereno in one aiohttp application; nothing is opened until it starts.
+    Without `rules`, the rules are read from `settings.rules_dir` (RulesError if invalid)."""
+    clock = clock or WallClock()
+    if rules is None:
+        loaded = read_rules(settings.rules_dir)
+        rules = RulesRef(loaded.rules, RulesVersion(loaded.digest, clock.now()))
+    pipeline: Pipeline = build_pipeline(settings, rules, clock)
     app = web.Application(client_max_size=settings.ingest.max_body_bytes, middlewares=[json_errors])
     app[PIPELINE] = pipeline
     app.cleanup_ctx.append(_storage_ctx)
@@ -147,6 +154,7 @@ def create_app(
     api.add_routes(app)
     silences.add_routes(app)
     runbook_pages.add_routes(app)
+    reload.add_routes(app)
     add_ops_routes(app)
     return app
 

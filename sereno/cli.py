@@ -10,9 +10,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from core.clock import WallClock
 from core.config import ConfigError, Settings, StageName, load_settings
-from core.rules import Rules, RulesError, RulesRef, load_rules, read_rules
+from core.rules import Rules, RulesError, RulesRef, RulesVersion, load_rules, read_rules
 from sereno.app import create_app
+from sereno.reload import reload_on_sighup
 
 log = logging.getLogger("sereno")
 
@@ -62,13 +64,19 @@ def _settings_and_rules(config: Path | None, **overrides: object) -> tuple[Setti
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings, rules = _settings_and_rules(
+    settings = load_settings(
         args.config, listen=args.listen, data_dir=args.data, redis_url=args.redis
     )
-    app = create_app(settings, RulesRef(rules))
+    loaded = read_rules(settings.rules_dir)
+    clock = WallClock()
+    rules = RulesRef(loaded.rules, RulesVersion(loaded.digest, clock.now()))
+    app = create_app(settings, rules, clock)
+    app.cleanup_ctx.append(reload_on_sighup)
     log.info(
-        "Sereno listening on http://%s (data in %s, rules from %s)",
-        settings.listen, settings.redis_url or settings.data_dir, settings.rules_dir,
+        "Sereno listening on http://%s (data in %s, rules version %s from %s; SIGHUP reloads "
+        "them)",
+        settings.listen, settings.redis_url or settings.data_dir, loaded.digest,
+        settings.rules_dir,
     )  # fmt: skip
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0

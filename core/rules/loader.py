@@ -85,7 +85,8 @@ def _node_at(node: yaml.Node, path: Location) -> yaml.Node:
             return node
         if isinstance(node, yaml.MappingNode):
             pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
-            pair = next(((k, v) for k, v in pairs if k.value == str(step)), None)
+            # The last of a key written twice is the one YAML keeps, so the one validated.
+            pair = next(((k, v) for k, v in reversed(pairs) if k.value == str(step)), None)
             if pair is None:
                 return node
             key, value = pair

@@ -128,12 +128,14 @@ def test_a_key_written_twice_in_one_mapping(tmp_path: Path) -> None:
     _write(
         tmp_path,
         "services.yaml",
-        "services:\n  email:\n    name: Email\n  email:\n    name: Mail\n",
+        "services:\n  email:\n    name: Email\n  email:\n    name: Mail\n    users: many\n",
     )
-    problem = _only_problem(tmp_path)
-    assert (problem.line, problem.where) == (4, "services.email")
-    assert "written twice in this mapping (first at line 2)" in problem.problem
-    assert "merge the two or rename one" in problem.problem
+    twice, invalid = _problems(tmp_path)
+    assert (twice.line, twice.where) == (4, "services.email")
+    assert "written twice in this mapping (first at line 2)" in twice.problem
+    assert "merge the two or rename one" in twice.problem
+    # YAML keeps the second: its mistakes are pointed at there, not in the first.
+    assert (invalid.line, invalid.where) == (6, "services.email.users")
 
 
 def test_a_maintenance_window_ending_before_it_starts(tmp_path: Path) -> None:

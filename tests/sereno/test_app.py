@@ -11,7 +11,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from core.config import Settings
+from core.rules import read_rules
 from sereno.app import create_app
+from tests.conftest import EXAMPLE_RULES
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[..., Awaitable[Client]]
@@ -194,4 +196,7 @@ async def test_metrics_count_alerts_incidents_latency_and_backlog(client: Client
 async def test_ready_when_storage_answers(client: Client) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
-    assert await response.json() == {"storage": True, "rules": True}
+    body = await response.json()
+    assert body.pop("rules_loaded_at")  # when the app was built
+    version = read_rules(EXAMPLE_RULES).digest
+    assert body == {"storage": True, "rules": True, "rules_version": version}
