@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,6 +16,10 @@ from core.config import ConfigError, Settings, StageName, load_settings
 from core.rules import Rules, RulesError, RulesRef, RulesVersion, load_rules, read_rules
 from sereno.app import create_app
 from sereno.reload import reload_on_sighup
+
+if TYPE_CHECKING:
+    from sereno.compare import Comparison
+    from sereno.replay import ReplayResult
 
 log = logging.getLogger("sereno")
 
@@ -50,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path, help="JSON Lines: one received request per line")
     replay.add_argument("--config", type=Path, help="settings file (YAML)")
     replay.add_argument("--json", action="store_true", help="print one JSON document")
+    replay.add_argument(
+        "--compare-config",
+        type=Path,
+        metavar="OTHER",
+        help="replay also under OTHER's rules (a settings file, or a rules folder) and print "
+        "what they would have done differently",
+    )
 
     rules = commands.add_parser("rules", help="work with the rules")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
@@ -92,16 +104,33 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from sereno.replay import ReplayError, run_replay  # noqa: PLC0415 - only this command needs it
+    from sereno.compare import run_comparison  # noqa: PLC0415 - only this command needs it
+    from sereno.replay import ReplayError, run_replay  # noqa: PLC0415
 
     settings, rules = _settings_and_rules(args.config)
     try:
-        result = asyncio.run(run_replay(args.file, settings, rules))
+        if args.compare_config is not None:
+            base_label = str(args.config) if args.config else str(settings.rules_dir)
+            other = _other_config(args.compare_config, settings)
+            result: ReplayResult | Comparison = asyncio.run(
+                run_comparison(args.file, (base_label, settings, rules), other)
+            )
+        else:
+            result = asyncio.run(run_replay(args.file, settings, rules))
     except ReplayError as e:
         print(f"sereno replay: {e}", file=sys.stderr)  # noqa: T201 - the command's own output
         return EXIT_USAGE
     print(result.to_json() if args.json else result.to_text())  # noqa: T201
     return 0
+
+
+def _other_config(other: Path, settings: Settings) -> tuple[str, Settings, Rules]:
+    """What --compare-config names: a settings file, or a rules folder to use with the
+    same settings."""
+    if other.is_dir():
+        return str(other), settings.model_copy(update={"rules_dir": other}), load_rules(other)
+    other_settings, other_rules = _settings_and_rules(other)
+    return str(other), other_settings, other_rules
 
 
 def _rules_check(args: argparse.Namespace) -> int:
