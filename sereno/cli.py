@@ -14,6 +14,7 @@ from aiohttp import web
 from core.clock import WallClock
 from core.config import ConfigError, Settings, StageName, load_settings
 from core.rules import Rules, RulesError, RulesRef, RulesVersion, load_rules, read_rules
+from core.runbooks import load_runbooks
 from sereno.app import create_app
 from sereno.reload import reload_on_sighup
 
@@ -136,9 +137,11 @@ def _other_config(other: Path, settings: Settings) -> tuple[str, Settings, Rules
 def _rules_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     loaded = read_rules(settings.rules_dir)
+    runbooks = load_runbooks(settings.runbooks_dir, loaded.rules)
     print(  # noqa: T201 - the command's own output
         f"rules in {settings.rules_dir} are valid ({len(loaded.files)} files, version "
-        f"{loaded.digest}): {loaded.rules.summary()}"
+        f"{loaded.digest}): {loaded.rules.summary()}; {len(runbooks)} runbooks in "
+        f"{settings.runbooks_dir} are valid"
     )
     return 0
 

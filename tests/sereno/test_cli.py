@@ -85,7 +85,8 @@ def test_rules_check_accepts_the_examples_and_sums_them_up(
     assert out.startswith(f"rules in {REPO / 'rules'} are valid (11 files, version ")
     assert out.rstrip().endswith(
         "): 11 services, 12 topology links, 2 sites, 2 correlation rules, 3 crisis rules, "
-        "2 maintenance windows, 2 heartbeats, 2 routes, 1 mapping"
+        "2 maintenance windows, 2 heartbeats, 2 routes, 1 mapping; "
+        f"5 runbooks in {REPO / 'runbooks'} are valid"
     )
 
 
@@ -185,3 +186,20 @@ def test_a_redis_prefix_without_a_hash_tag_is_refused(
     config.write_text(config.read_text() + "redis_prefix: sereno\n")
     assert main(["worker", "correlate", "--config", str(config), "--redis", "redis://x"]) == 2
     assert "redis_prefix: Value error, start with a non-empty hash tag" in capsys.readouterr().err
+
+
+def test_rules_check_checks_the_runbooks_too(tmp_path: Path) -> None:
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "mail.md").write_text(
+        "---\ntitle: Mail\nowner: sistemas\napplies_to: {services: [emial]}\n---\n1. Look.\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "sereno.yaml"
+    config.write_text(f"rules_dir: {REPO / 'rules'}\nrunbooks_dir: {runbooks}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "sereno.cli", "rules", "check", "--config", str(config)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert f"{runbooks / 'mail.md'}:4: applies_to.services: unknown service 'emial'" in done.stderr
