@@ -47,5 +47,7 @@ def test_serve_with_redis_runs_every_stage_in_one_process(
     status, _ = http_json("POST", f"{server.url}/api/v1/alerts/alertmanager", body)
     assert status == 202
     eventually(lambda: server.get("/api/v1/tickets"), lambda b: b["count"] == 1)
-    assert server.get("/readyz") == {"storage": True, "rules": True}
+    ready = server.get("/readyz")
+    assert (ready["storage"], ready["rules"]) == (True, True)
+    assert ready["rules_version"]  # serve reads the rules from files: their version is known
     assert not (server.data / "sereno.db").exists()  # nothing went to the embedded file
