@@ -66,6 +66,24 @@ def eventually(
     pytest.fail(f"condition not met within {within_s}s; last: {json.dumps(last)[:2000]}")
 
 
+def wait_ready(
+    process: subprocess.Popen[bytes], url: str, what: str, tail: Callable[[], str]
+) -> None:
+    """Wait until `url`/readyz answers 200; fail with the log's tail if `process` exits or
+    never gets ready."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited with {process.returncode}:\n{tail()}")
+        try:
+            if http_json("GET", f"{url}/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{what} did not become ready:\n{tail()}")
+
+
 @dataclass
 class SerenoProcess:
     """One `sereno serve` child process on a loopback port."""
@@ -89,17 +107,8 @@ class SerenoProcess:
                  "--listen", f"127.0.0.1:{self.port}", "--data", str(self.data), *redis],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"sereno exited with {self.process.returncode}:\n{self.tail()}")
-            try:
-                if http_json("GET", f"{self.url}/readyz")[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"sereno did not become ready:\n{self.tail()}")
+        wait_ready(self.process, self.url, "sereno", self.tail)
+        return self
 
     def get(self, path: str) -> Any:
         status, body = http_json("GET", f"{self.url}{path}")
@@ -257,17 +266,8 @@ class WorkerProcess:
                  "--listen", f"127.0.0.1:{self.port}"],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"worker exited with {self.process.returncode}:\n{self.tail()}")
-            try:
-                if http_json("GET", f"{self.url}/readyz")[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"worker did not become ready:\n{self.tail()}")
+        wait_ready(self.process, self.url, "worker", self.tail)
+        return self
 
     def metric_sum(self, name: str) -> float:
         with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as r:  # noqa: S310
