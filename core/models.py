@@ -254,6 +254,20 @@ class TicketChange(Frozen):
     note: str = ""
 
 
+class SlaTarget(enum.StrEnum):
+    RESPONSE = "response"
+    """Someone acknowledged it."""
+    RESOLUTION = "resolution"
+
+
+class SlaBreach(Frozen):
+    """A ticket's SLA target passed before it was met."""
+
+    target: SlaTarget
+    due_at: AwareDatetime
+    noticed_at: AwareDatetime
+
+
 class Ticket(Frozen):
     """The service desk's view of one incident."""
 
@@ -272,6 +286,12 @@ class Ticket(Frozen):
     runbook_url: str = ""
     incident_version: int = Field(default=0, description="Latest incident version applied")
     alert_count: int = 0
+    group: str = Field(default="", description="Support group that holds it")
+    assignee: str = ""
+    response_due_at: AwareDatetime | None = Field(default=None, description="SLA: acknowledge by")
+    resolution_due_at: AwareDatetime | None = Field(default=None, description="SLA: resolve by")
+    responded_at: AwareDatetime | None = Field(default=None, description="First acknowledged")
+    breaches: tuple[SlaBreach, ...] = ()
     history: tuple[TicketChange, ...] = ()
 
 
@@ -300,8 +320,10 @@ class AlertReceived(Frozen):
 
 
 class Tick(Frozen):
-    """Entry of the `alerts` stream saying time has passed: timers (hold-downs, heartbeats,
-    crisis durations) fall due on it. Published by the scheduler, or by replay."""
+    """Entry saying time has passed: timers (hold-downs, heartbeats, crisis durations, SLA
+    targets, escalations) fall due on it. The scheduler, or replay, publishes it on `alerts`;
+    each stage passes it on downstream once it has handled it, so a stage sees time pass in
+    order with the events that time caused."""
 
     type: Literal["tick"] = "tick"
     schema_version: int = SCHEMA_VERSION
@@ -327,6 +349,12 @@ class IncidentEvent(Frozen):
     priority_raised: bool = False
 
 
+class IncidentsEntry(RootModel[Annotated[IncidentEvent | Tick, Field(discriminator="type")]]):
+    """Any entry of the `incidents` stream: an incident event, or a tick of the clock."""
+
+    model_config = ConfigDict(frozen=True)
+
+
 class TicketEvent(Frozen):
     """Entry of the `tickets` stream."""
 
@@ -335,6 +363,12 @@ class TicketEvent(Frozen):
     kind: TicketEventKind
     at: AwareDatetime
     ticket: Ticket
+
+
+class TicketsEntry(RootModel[Annotated[TicketEvent | Tick, Field(discriminator="type")]]):
+    """Any entry of the `tickets` stream: a ticket event, or a tick of the clock."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 class Notification(Frozen):

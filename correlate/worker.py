@@ -23,6 +23,7 @@ from core.models import (
     IncidentEventKind,
     IncidentStatus,
     Priority,
+    Tick,
 )
 from core.rules import Heartbeat, Rules, RulesRef
 from core.runtime import decode, set_aside
@@ -95,6 +96,9 @@ class CorrelateStage:
                 changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
         changes.suppressions = batch.suppressions
         changes.heartbeats = batch.heartbeats
+        if any(isinstance(e.root, Tick) for _, e in good):
+            # Time passes downstream after the events it caused here.
+            changes.publish.append((Stream.INCIDENTS, Tick(at=now).model_dump_json()))
         await self._store.commit(changes)
         self._metrics.incidents_opened.inc(len(batch.opened))
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from core.bus import Entry, Stream
 from core.metrics import RuntimeMetrics
-from core.models import Notification, TicketEvent
+from core.models import Notification, TicketEvent, TicketsEntry
 from core.runtime import decode, set_aside
 from core.store import Ack, Changes, Store
 from notify.messages import on_call_line
@@ -28,11 +28,12 @@ class NotifyStage:
         self._runtime_metrics = runtime_metrics
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        good, bad = decode(entries, TicketEvent)
+        decoded, bad = decode(entries, TicketsEntry)
         await set_aside(self._store, self, bad, self._runtime_metrics)
-        if not good:
+        if not decoded:
             return
-        changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in good))])
+        good = [(e, x.root) for e, x in decoded if isinstance(x.root, TicketEvent)]
+        changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in decoded))])
         for _, event in good:
             text = on_call_line(event)
             if text is None:

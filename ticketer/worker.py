@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from core.bus import Entry, Stream
 from core.clock import Clock
 from core.metrics import RuntimeMetrics, TicketerMetrics
-from core.models import IncidentEvent, Ticket, TicketEvent, TicketEventKind, TicketStatus
+from core.models import (
+    IncidentEvent,
+    IncidentsEntry,
+    Tick,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketStatus,
+)
 from core.runtime import decode, set_aside
 from core.store import Ack, Changes, Store
 from ticketer.lifecycle import follow, new_ticket
@@ -40,14 +48,16 @@ class TicketerStage:
         self._runtime_metrics = runtime_metrics
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        good, bad = decode(entries, IncidentEvent)
+        decoded, bad = decode(entries, IncidentsEntry)
         await set_aside(self._store, self, bad, self._runtime_metrics)
-        if not good:
+        if not decoded:
             return
+        good = [(e, x.root) for e, x in decoded if isinstance(x.root, IncidentEvent)]
+        ticked = len(good) < len(decoded)
         now = self._clock.now()
         tickets: dict[str, Ticket | None] = {}
         read: dict[str, Ticket | None] = {}
-        changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in good))])
+        changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in decoded))])
         created = 0
         for _, event in good:
             incident = event.incident
@@ -77,5 +87,8 @@ class TicketerStage:
             changes.publish.append(
                 (Stream.TICKETS, TicketEvent(kind=kind, at=now, ticket=ticket).model_dump_json())
             )
+        if ticked:
+            # Time passes downstream after the events it caused here.
+            changes.publish.append((Stream.TICKETS, Tick(at=now).model_dump_json()))
         await self._store.commit(changes)
         self._metrics.tickets_created.labels(BUILTIN).inc(created)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from functools import partial
+
 import pytest
 
 from core.config import Settings
@@ -26,13 +29,13 @@ def test_every_stage_as_a_worker_process_of_its_own(
     found = eventually(lambda: read("/api/v1/incidents"), lambda b: b["count"] == 1)
     assert len(found["incidents"][0]["alerts"]) == 2
     eventually(lambda: read("/api/v1/tickets"), lambda b: b["count"] == 1)
-    notify = others[2]
-    eventually(lambda: notify.metric_sum("sereno_stage_entries_processed_total"), lambda n: n == 1)
-    # The scheduler's tick reached correlate on the alerts stream, beside the two alerts.
-    correlate = others[0]
-    eventually(
-        lambda: correlate.metric_sum("sereno_stage_entries_processed_total"), lambda n: n >= 3
-    )
+    # The scheduler's ticks reach correlate on the alerts stream, beside the two alerts, and
+    # pass down through the ticketer to notify, beside the ticket's event.
+    for worker, at_least in ((others[0], 3), (others[1], 2), (others[2], 2)):
+        eventually(
+            partial(worker.metric_sum, "sereno_stage_entries_processed_total"),
+            partial(operator.le, at_least),
+        )
     assert "scheduler ticking every" in others[3].tail()
     # SIGTERM: each finishes what it holds and exits cleanly.
     assert [w.stop() for w in [ingest, *others]] == [0] * 5

@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from core.bus import Stream
 from core.clock import VirtualClock
-from core.metrics import make_correlate_metrics, make_runtime_metrics
+from core.metrics import make_correlate_metrics, make_runtime_metrics, make_ticketer_metrics
 from core.models import (
     Alert,
     AlertReceived,
@@ -16,21 +16,25 @@ from core.models import (
     AlertStatus,
     IncidentEvent,
     IncidentEventKind,
+    IncidentsEntry,
     IncidentStatus,
     Severity,
+    TicketsEntry,
 )
 from core.rules import Rules, RulesRef
-from core.runtime import drain
+from core.runtime import Stage, drain
+from core.scheduler import tick
 from core.storage import Storage
 from core.store import IncidentFilter
 from correlate.worker import CorrelateStage
 from tests.conftest import T0
+from ticketer.worker import TicketerStage
 
 
-def _received(fingerprint: str, resource: str) -> str:
+def _received(fingerprint: str, resource: str, status: AlertStatus = AlertStatus.FIRING) -> str:
     alert = Alert(
         source="generic", source_id=fingerprint, fingerprint=fingerprint,
-        status=AlertStatus.FIRING, name="HostDown", resource=resource,
+        status=status, name="HostDown", resource=resource,
         severity=Severity.CRITICAL, starts_at=T0, received_at=T0,
     )  # fmt: skip
     return AlertReceived(alert=alert).model_dump_json()
@@ -66,3 +70,39 @@ async def test_an_incident_opened_and_merged_within_one_batch_is_not_announced(
     stored = await storage.store.list_incidents(IncidentFilter())
     [merged] = [i for i in stored if i.id != switch.id]
     assert (merged.status, merged.merged_into) == (IncidentStatus.RESOLVED, switch.id)
+
+
+async def test_time_passes_downstream_after_the_events_it_caused(
+    storage: Storage, rules: Rules
+) -> None:
+    # A tick that ends a hold-down reaches the ticketer after the resolution it caused, and
+    # the notify stage after the ticket it resolved: each stage's timers see time in order.
+    registry = CollectorRegistry()
+    runtime = make_runtime_metrics(registry)
+    clock = VirtualClock(T0)
+    correlate = CorrelateStage(
+        storage.store, RulesRef(rules), clock, make_correlate_metrics(registry), runtime
+    )
+    ticketer = TicketerStage(
+        storage.store, clock, "http://sereno", make_ticketer_metrics(registry), runtime
+    )
+    stages: list[Stage] = [correlate, ticketer]
+    await storage.bus.publish(Stream.ALERTS, [_received("w1", "web-1")])
+    await drain(stages, storage.bus, runtime)
+    await storage.bus.publish(Stream.ALERTS, [_received("w1", "web-1", AlertStatus.RESOLVED)])
+    await drain(stages, storage.bus, runtime)
+    clock.advance(timedelta(hours=1))
+    await tick(storage.bus, clock)
+    await drain(stages, storage.bus, runtime)
+
+    incidents = [
+        IncidentsEntry.model_validate_json(e.body).root
+        for e in await storage.bus.read(Stream.INCIDENTS, "probe", "p", 100)
+    ]
+    assert [getattr(e, "kind", "tick") for e in incidents] == ["opened", "resolved", "tick"]
+    tickets = [
+        TicketsEntry.model_validate_json(e.body).root
+        for e in await storage.bus.read(Stream.TICKETS, "probe", "p", 100)
+    ]
+    assert [getattr(e, "kind", "tick") for e in tickets] == ["created", "resolved", "tick"]
+    assert tickets[-1].at == clock.now()
