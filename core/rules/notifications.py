@@ -155,7 +155,8 @@ class NotificationRules(Section):
         if found.escalation:
             policy = self.escalation.get(found.escalation)
             return list(policy.levels) if policy else []
-        return [EscalationLevel(channels=found.channels, wait=timedelta(0))]
+        # One level that never waits: nothing to escalate to.
+        return [EscalationLevel.model_construct(channels=found.channels, wait=timedelta(0))]
 
     def repeats(self, group: str) -> int:
         found = self.for_group(group)

@@ -73,7 +73,7 @@ async def _deliver(deliverer: Deliverer) -> None:
     await deliverer.settle()
 
 
-async def test_each_channel_gets_its_format_and_a_failing_one_holds_back_none(
+async def test_each_channel_gets_its_format_and_a_failing_one_holds_back_none(  # noqa: PLR0915 - one story, told in order
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with webhook_receiver() as receiver:
