@@ -15,12 +15,24 @@ def _over(incident: Incident) -> bool:
 
 
 def on_change(
-    state: NotifyState, incident: Incident, at: datetime, committee: CrisisCommittee
+    state: NotifyState,
+    incident: Incident,
+    at: datetime,
+    committee: CrisisCommittee,
+    *,
+    declared: bool = True,
 ) -> tuple[NotifyState, list[Planned]]:
     """Declare the crisis the first time `incident` is one; close it when it ends. The
-    state remembers the declaration, so no redelivery or later rule declares it again."""
+    state remembers the declaration, so no redelivery or later rule declares it again.
+    A crisis `incident` took over (`declared` false: an incident declared before was
+    merged into it) is followed with updates without a second declaration; the merged
+    one's crisis goes on there, so it gets no closing message."""
     channels = tuple(committee.channels)
     if incident.crisis and state.crisis_declared_at is None and not _over(incident):
+        if not declared:
+            next_at = at + committee.update_every
+            update = {"crisis_declared_at": at, "crisis_update_at": next_at if channels else None}
+            return state.model_copy(update=update), []
         next_at = at + committee.update_every
         state = state.model_copy(
             update={"crisis_declared_at": at, "crisis_update_at": next_at if channels else None}
@@ -32,6 +44,8 @@ def on_change(
         return state, [message] if channels else []
     if state.crisis_declared_at is not None and state.crisis_closed_at is None and _over(incident):
         state = state.model_copy(update={"crisis_closed_at": at, "crisis_update_at": None})
+        if incident.merged_into is not None:
+            return state, []
         message = Planned(
             kind="crisis_closed", template="crisis_closed", channels=channels, key="crisis-closed"
         )

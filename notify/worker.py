@@ -88,7 +88,9 @@ class NotifyStage:
         state = state.model_copy(update={"incident_version": incident.version})
         rules = self._rules.current.notifications
         state, planned = oncall.on_call(state, event, rules)
-        state, more = crisis.on_change(state, incident, event.at, rules.crisis_committee)
+        state, more = crisis.on_change(
+            state, incident, event.at, rules.crisis_committee, declared=event.crisis_declared
+        )
         batch.put(state)
         await self._write(batch, incident, event.at, [*planned, *more])
 
