@@ -16,7 +16,15 @@ from pydantic import BaseModel
 from core.bus import NotPendingError
 from core.errors import StorageUnavailableError
 from core.matchers import Silence
-from core.models import AlertState, Incident, IncidentStatus, Notification, Suppression, Ticket
+from core.models import (
+    AlertState,
+    Incident,
+    IncidentStatus,
+    Notification,
+    NotifyState,
+    Suppression,
+    Ticket,
+)
 from core.redisdb import RedisDatabase, optional_text, text, unavailable
 from core.store import Changes, ConflictError, IncidentFilter
 from core.store.known import parse_incident
@@ -266,6 +274,38 @@ class RedisStore:
             )
             bodies = await self._bodies(self._keys.notification_body, members)
         return [Notification.model_validate_json(b) for b in bodies]
+
+    async def get_notification(self, notification_id: str) -> Notification | None:
+        with unavailable():
+            body = await self._db.client.hget(self._keys.notification_body, notification_id)
+        return _parse(Notification, body)
+
+    async def notifications_to_send(self, now: datetime, limit: int = 100) -> list[Notification]:
+        with unavailable():
+            ids: list[str] = [
+                text(m)
+                for m in await self._db.client.zrangebyscore(
+                    self._keys.notification_outbox, "-inf", repr(now.timestamp()), 0, limit
+                )
+            ]
+            bodies = await self._db.client.hmget(self._keys.notification_body, ids) if ids else []
+        return [Notification.model_validate_json(text(b)) for b in bodies if b is not None]
+
+    async def get_notify_state(self, incident_id: str) -> NotifyState | None:
+        with unavailable():
+            body = await self._db.client.hget(self._keys.notify_state_body, incident_id)
+        return _parse(NotifyState, body)
+
+    async def notify_states_due(self, now: datetime) -> list[NotifyState]:
+        with unavailable():
+            ids: list[str] = [
+                text(m)
+                for m in await self._db.client.zrangebyscore(
+                    self._keys.notify_states_due, "-inf", repr(now.timestamp())
+                )
+            ]
+            bodies = await self._db.client.hmget(self._keys.notify_state_body, ids) if ids else []
+        return [NotifyState.model_validate_json(text(b)) for b in bodies if b is not None]
 
     async def _bodies(self, key: str, members: Sequence[object]) -> list[str]:
         bodies: list[str] = []

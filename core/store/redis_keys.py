@@ -11,6 +11,8 @@ timer (NUL first, so a time sorts before any longer time it starts, as in SQLite
 `incident-resources` holds `sized resource` + id for each resource with a firing alert in
 an unresolved incident (`incident-resources-of` remembers them per incident);
 `open-site-services` counts the unresolved incidents of each `sized site` + service.
+The delivery outbox `notification-outbox` and the timers `notify-states-due` are sorted
+sets scored by epoch seconds, members the ids (ties sort by id, as SQLite's ORDER BY).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class StoreKeys:
     silences_by_time: str
     suppressions: str
     heartbeats: str
+    notification_outbox: str
+    notify_state_body: str
+    notify_states_due: str
 
     @classmethod
     def of(cls, db: RedisDatabase) -> StoreKeys:
