@@ -56,7 +56,7 @@ def build_pipeline(
             storage.store, rules, clock, make_correlate_metrics(registry), runtime_metrics
         ),
         StageName.TICKETER: TicketerStage(
-            storage.store, clock, settings.base_url, make_ticketer_metrics(registry),
+            storage.store, rules, clock, settings.base_url, make_ticketer_metrics(registry),
             runtime_metrics,
         ),
         StageName.NOTIFY: NotifyStage(storage.store, runtime_metrics),

@@ -20,6 +20,7 @@ from core.rules.sources import (
     ResourceRules,
     SourceSeverity,
 )
+from core.rules.tickets import TicketRules
 from core.rules.windows import MaintenanceRules
 
 
@@ -47,6 +48,7 @@ class Rules(Section):
     crisis: list[CrisisRule] = Field(default_factory=list)
     maintenance: MaintenanceRules = MaintenanceRules()
     heartbeats: list[Heartbeat] = Field(default_factory=list)
+    tickets: TicketRules = TicketRules()
     resources: ResourceRules = ResourceRules()
     mappings: dict[str, FieldMapping] = Field(
         default_factory=dict,
@@ -87,6 +89,7 @@ class Rules(Section):
             "heartbeats": len(self.heartbeats),
             "routes": len(self.routing.routes),
             "mappings": len(self.mappings),
+            "sla_targets": len(self.tickets.sla.targets),
         }
 
     def summary(self) -> str:
