@@ -19,7 +19,7 @@ from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
-from sereno import api, reload, runbook_pages, silences
+from sereno import api, incident_commands, reload, runbook_pages, silences
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -153,6 +153,7 @@ def create_app(
     )
     api.add_routes(app)
     silences.add_routes(app)
+    incident_commands.add_routes(app)
     runbook_pages.add_routes(app)
     reload.add_routes(app)
     add_ops_routes(app)
