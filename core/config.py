@@ -113,6 +113,30 @@ class IngestSettings(BaseModel):
         return self.sources.get(name, SourceSettings())
 
 
+class WebhookBackend(BaseModel):
+    """The generic webhook ticket backend: each ticket change POSTed as JSON, signed with
+    hex HMAC-SHA256 of the body in `header` (as `sha256=<hex>`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", description="Where ticket changes are POSTed")
+    secret: Secret
+    header: str = "X-Sereno-Signature"
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries while it is down"
+    )
+
+
+class TicketBackends(BaseModel):
+    """External ticket backends, besides the builtin one; several at once are allowed.
+    Each is fed from the `tickets` stream by a delivery loop of its own (its outbox)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    webhook: WebhookBackend | None = None
+
+
 class Settings(BaseModel):
     """Everything `serve`, `replay` and the workers need to know, from one YAML file."""
 
@@ -147,6 +171,7 @@ class Settings(BaseModel):
         default=15.0, gt=0, description="How often timers are looked at (also in replay)"
     )
     ingest: IngestSettings = IngestSettings()
+    ticket_backends: TicketBackends = TicketBackends()
 
     @field_validator("listen")
     @classmethod

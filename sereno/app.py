@@ -129,6 +129,8 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    for backend in pipeline.backends:
+        await backend.close()
 
 
 def create_app(

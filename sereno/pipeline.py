@@ -23,6 +23,9 @@ from core.storage import Storage
 from correlate.worker import CorrelateStage
 from ingest.receiver import Receiver
 from notify.worker import NotifyStage
+from ticketer.backends.base import TicketBackend
+from ticketer.backends.webhook import WebhookTicketBackend
+from ticketer.delivery import DeliveryStage
 from ticketer.worker import TicketerStage
 
 
@@ -38,30 +41,46 @@ class Pipeline:
     runtime_metrics: RuntimeMetrics
     receiver: Receiver
     stages: list[Stage] = field(default_factory=list)
+    backends: list[TicketBackend] = field(default_factory=list)
+    """External ticket backends the stages call; closed by the owner of the pipeline."""
 
 
 def build_pipeline(
-    settings: Settings, rules: RulesRef, clock: Clock, registry: CollectorRegistry | None = None
+    settings: Settings,
+    rules: RulesRef,
+    clock: Clock,
+    registry: CollectorRegistry | None = None,
+    *,
+    deliver: bool = True,
 ) -> Pipeline:
     """Create (without opening anything) the storage and every stage `settings` asks for.
-    Loads the runbooks beside the rules if they are not loaded yet (RulesError if invalid)."""
+    Loads the runbooks beside the rules if they are not loaded yet (RulesError if invalid).
+    With `deliver` false (replay), external ticket backends are never called."""
     if rules.runbooks is None:
         rules.runbooks = load_runbooks(settings.runbooks_dir, rules.current)
     registry = registry or CollectorRegistry()
     storage = Storage(settings, make_bus_metrics(registry))
     runtime_metrics = make_runtime_metrics(registry)
     receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
+    ticketer_metrics = make_ticketer_metrics(registry)
     candidates: dict[StageName, Stage] = {
         StageName.CORRELATE: CorrelateStage(
             storage.store, rules, clock, make_correlate_metrics(registry), runtime_metrics
         ),
         StageName.TICKETER: TicketerStage(
-            storage.store, rules, clock, settings.base_url, make_ticketer_metrics(registry),
-            runtime_metrics,
+            storage.store, rules, clock, settings.base_url, ticketer_metrics, runtime_metrics,
         ),
         StageName.NOTIFY: NotifyStage(storage.store, runtime_metrics),
     }  # fmt: skip
     stages = [stage for name, stage in candidates.items() if name in settings.stages]
+    backends: list[TicketBackend] = []
+    webhook = settings.ticket_backends.webhook
+    if deliver and webhook is not None and StageName.TICKETER in settings.stages:
+        backends.append(WebhookTicketBackend(webhook))
+        stages.append(
+            DeliveryStage(storage.store, backends[-1], clock, ticketer_metrics, runtime_metrics,
+                          backoff_max_s=webhook.backoff_max_s)
+        )  # fmt: skip
     return Pipeline(
         settings=settings,
         rules=rules,
@@ -71,4 +90,5 @@ def build_pipeline(
         runtime_metrics=runtime_metrics,
         receiver=receiver,
         stages=stages,
+        backends=backends,
     )

@@ -73,12 +73,20 @@ async def _run(pipeline: Pipeline, stage: StageName, stopping: asyncio.Event) ->
         await run_scheduler(pipeline.storage.bus, pipeline.clock, pipeline.settings.tick_s,
                             stopping)  # fmt: skip
         return
-    [runnable] = pipeline.stages
+    # The ticketer worker also runs the delivery loop of each external ticket backend.
     storage = pipeline.storage
-    await run_stage(
-        runnable, storage.bus, storage.consumer(runnable.name), pipeline.runtime_metrics,
-        stopping, max_deliveries=pipeline.settings.max_deliveries,
-    )  # fmt: skip
+    try:
+        await asyncio.gather(
+            *(
+                run_stage(runnable, storage.bus, storage.consumer(runnable.name),
+                          pipeline.runtime_metrics, stopping,
+                          max_deliveries=pipeline.settings.max_deliveries)
+                for runnable in pipeline.stages
+            )
+        )  # fmt: skip
+    finally:
+        for backend in pipeline.backends:
+            await backend.close()
 
 
 async def _serve(stack: AsyncExitStack, app: web.Application, listen: str) -> None:

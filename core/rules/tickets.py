@@ -45,7 +45,7 @@ class BusinessHours(Section):
     def _end_after_start(self) -> Self:
         if self.end <= self.start:
             raise ValueError(
-                f'end ({self.end:%H:%M}) must come after start ({self.start:%H:%M}) on the same '
+                f"end ({self.end:%H:%M}) must come after start ({self.start:%H:%M}) on the same "
                 'day, e.g. start: "08:00", end: "18:00"'
             )
         return self
@@ -113,9 +113,7 @@ class TicketRules(Section):
 
     @field_validator("category_by_source")
     @classmethod
-    def _no_problems_by_source(
-        cls, value: dict[str, TicketCategory]
-    ) -> dict[str, TicketCategory]:
+    def _no_problems_by_source(cls, value: dict[str, TicketCategory]) -> dict[str, TicketCategory]:
         for source, category in value.items():
             if category is TicketCategory.PROBLEM:
                 raise ValueError(

@@ -116,8 +116,14 @@ class SqliteStore:
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             " due_at = excluded.due_at, body = excluded.body",
             [
-                (t.id, t.incident_id, t.backend, t.created_at.isoformat(),
-                 t.due_at.isoformat() if t.due_at else None, t.model_dump_json())
+                (
+                    t.id,
+                    t.incident_id,
+                    t.backend,
+                    t.created_at.isoformat(),
+                    t.due_at.isoformat() if t.due_at else None,
+                    t.model_dump_json(),
+                )
                 for t in changes.tickets
             ],
         )
