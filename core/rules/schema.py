@@ -89,7 +89,6 @@ class Rules(Section):
             "heartbeats": len(self.heartbeats),
             "routes": len(self.routing.routes),
             "mappings": len(self.mappings),
-            "sla_targets": len(self.tickets.sla.targets),
         }
 
     def summary(self) -> str:

@@ -88,7 +88,8 @@ class ProblemRules(Section):
 
 
 def _default_open() -> dict[Priority, timedelta]:
-    return {Priority.P1: timedelta(0), Priority.P2: timedelta(0), Priority.P3: timedelta(0)}
+    # Without a policy every incident gets its ticket at once, as it always has.
+    return dict.fromkeys(Priority, timedelta(0))
 
 
 class TicketRules(Section):
