@@ -8,6 +8,7 @@ from datetime import datetime
 
 from core.models import (
     Incident,
+    IncidentStatus,
     Priority,
     Ticket,
     TicketCategory,
@@ -28,9 +29,17 @@ def recurrence_key(incident: Incident) -> str | None:
 
 def recurrences(incident: Incident, recent: list[Incident]) -> list[Incident]:
     """Incidents of `recent` (and `incident` itself) with the same recurrence key, oldest
-    first; merged duplicates are symptoms of another incident and do not count."""
+    first. Only incidents that had ended count as having recurred: incidents open at the
+    same time are one storm (often merged into their root cause later), not a recurrence;
+    merged duplicates were symptoms of another incident."""
     key = recurrence_key(incident)
-    same = {i.id: i for i in recent if i.merged_into is None and recurrence_key(i) == key}
+    same = {
+        i.id: i
+        for i in recent
+        if i.merged_into is None
+        and i.status is IncidentStatus.RESOLVED
+        and recurrence_key(i) == key
+    }
     same[incident.id] = incident
     return sorted(same.values(), key=lambda i: (i.opened_at, i.id))
 

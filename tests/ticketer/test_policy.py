@@ -33,6 +33,7 @@ from core.rules import SlaTarget as Target
 from core.rules.windows import Weekday
 from core.runtime import drain
 from core.storage import Storage
+from core.store import Changes
 from tests.conftest import T0
 from ticketer.sla import add_working_time
 from ticketer.worker import TicketerStage
@@ -207,10 +208,11 @@ async def test_recurring_incidents_open_one_problem_record(storage: Storage) -> 
     h = Harness(storage)
     for n in range(1, 5):
         h.clock.advance_to(T0 + timedelta(hours=n))
-        await h.event(
-            IncidentEventKind.OPENED,
-            _incident(f"INC-{n}", opened_at=T0 + timedelta(hours=n)),
-        )
+        opened = _incident(f"INC-{n}", opened_at=T0 + timedelta(hours=n))
+        await h.event(IncidentEventKind.OPENED, opened)
+        # It ends before the next one opens: a recurrence, not one storm.
+        ended = opened.model_copy(update={"status": IncidentStatus.RESOLVED, "version": 2})
+        await h.storage.store.commit(Changes(incidents=[ended]))
     problem = await h.ticket("problem:mail/HostDown")
     assert problem.category == "problem"
     assert problem.incidents == ("INC-1", "INC-2", "INC-3", "INC-4")
