@@ -130,6 +130,30 @@ class NotifySettings(BaseModel):
     poll_s: float = Field(default=1.0, gt=0, description="How often the outbox is looked at")
 
 
+class WebhookBackend(BaseModel):
+    """The generic webhook ticket backend: each ticket change POSTed as JSON, signed with
+    hex HMAC-SHA256 of the body in `header` (as `sha256=<hex>`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", description="Where ticket changes are POSTed")
+    secret: Secret
+    header: str = "X-Sereno-Signature"
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries while it is down"
+    )
+
+
+class TicketBackends(BaseModel):
+    """External ticket backends, besides the builtin one; several at once are allowed.
+    Each is fed from the `tickets` stream by a delivery loop of its own (its outbox)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    webhook: WebhookBackend | None = None
+
+
 class Settings(BaseModel):
     """Everything `serve`, `replay` and the workers need to know, from one YAML file."""
 
@@ -165,6 +189,7 @@ class Settings(BaseModel):
     )
     ingest: IngestSettings = IngestSettings()
     notify: NotifySettings = NotifySettings()
+    ticket_backends: TicketBackends = TicketBackends()
 
     @field_validator("listen")
     @classmethod

@@ -87,6 +87,8 @@ def make_correlate_metrics(registry: CollectorRegistry) -> CorrelateMetrics:
 @dataclass(frozen=True, slots=True)
 class TicketerMetrics:
     tickets_created: Counter
+    sla_breaches: Counter
+    deliveries: Counter
 
 
 def make_ticketer_metrics(registry: CollectorRegistry) -> TicketerMetrics:
@@ -96,7 +98,19 @@ def make_ticketer_metrics(registry: CollectorRegistry) -> TicketerMetrics:
             "Tickets created, by backend.",
             ["backend"],
             registry=registry,
-        )
+        ),
+        sla_breaches=Counter(
+            "sereno_ticketer_sla_breaches_total",
+            "SLA targets passed unmet, by target (response, resolution) and priority.",
+            ["target", "priority"],
+            registry=registry,
+        ),
+        deliveries=Counter(
+            "sereno_ticketer_delivery_attempts_total",
+            "Calls to external ticket backends, by backend and outcome.",
+            ["backend", "outcome"],
+            registry=registry,
+        ),
     )
 
 

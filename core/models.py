@@ -202,6 +202,7 @@ class Incident(Frozen):
     rule: str = Field(default="", description="Correlation rule that grouped its alerts")
     opened_at: AwareDatetime
     acknowledged_at: AwareDatetime | None = None
+    acknowledged_by: str = Field(default="", description="Who acknowledged it, if a person said")
     resolved_at: AwareDatetime | None = None
     resolving_since: AwareDatetime | None = Field(
         default=None, description="All alerts resolved; resolves when the hold-down ends"
@@ -246,6 +247,15 @@ class TicketStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
+class TicketCategory(enum.StrEnum):
+    """ITIL keeps these apart: monitoring opens incidents, users ask for service requests,
+    and a problem is the cause behind incidents that keep coming back."""
+
+    INCIDENT = "incident"
+    SERVICE_REQUEST = "service_request"
+    PROBLEM = "problem"
+
+
 class TicketChange(Frozen):
     at: AwareDatetime
     field: str
@@ -266,6 +276,15 @@ class SlaBreach(Frozen):
     target: SlaTarget
     due_at: AwareDatetime
     noticed_at: AwareDatetime
+
+
+class BackendCall(Frozen):
+    """One call to an external ticket backend and how it went."""
+
+    at: AwareDatetime
+    action: str
+    outcome: str
+    detail: str = ""
 
 
 class Ticket(Frozen):
@@ -293,6 +312,27 @@ class Ticket(Frozen):
     responded_at: AwareDatetime | None = Field(default=None, description="First acknowledged")
     breaches: tuple[SlaBreach, ...] = ()
     history: tuple[TicketChange, ...] = ()
+    due_at: AwareDatetime | None = Field(
+        default=None, description="When time alone may change it (an SLA target, a held update)"
+    )
+    announced_at: AwareDatetime | None = Field(
+        default=None, description="When its latest change went downstream"
+    )
+    update_held: bool = Field(
+        default=False, description="Changed since it was announced; goes out when coalescing ends"
+    )
+    incidents: tuple[str, ...] = Field(
+        default=(), description="For a problem record: the incidents that recurred"
+    )
+    external_ref: str = Field(default="", description="Its key in an external backend")
+    external_url: str = ""
+    attempts: tuple[BackendCall, ...] = Field(
+        default=(), description="For an external backend: the calls made, latest last"
+    )
+
+    @property
+    def breached(self) -> bool:
+        return bool(self.breaches)
 
 
 class IncidentEventKind(enum.StrEnum):
@@ -309,6 +349,8 @@ class TicketEventKind(enum.StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
+    SLA_BREACHED = "sla_breached"
 
 
 class AlertReceived(Frozen):
@@ -330,8 +372,29 @@ class Tick(Frozen):
     at: AwareDatetime
 
 
-class AlertsEntry(RootModel[Annotated[AlertReceived | Tick, Field(discriminator="type")]]):
-    """Any entry of the `alerts` stream: an alert, or a tick of the clock."""
+class CommandAction(enum.StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+
+
+class IncidentCommand(Frozen):
+    """Entry of the `alerts` stream: a person acknowledges or resolves an incident (through
+    the API or an external ticket system); correlate, which owns incidents, applies it."""
+
+    type: Literal["command"] = "command"
+    schema_version: int = SCHEMA_VERSION
+    action: CommandAction
+    incident_id: str = Field(min_length=1, max_length=128)
+    at: AwareDatetime
+    by: str = Field(default="", max_length=256)
+    note: str = Field(default="", max_length=4096)
+    origin: str = Field(default="api", max_length=64, description="api, or the ticket backend")
+
+
+class AlertsEntry(
+    RootModel[Annotated[AlertReceived | Tick | IncidentCommand, Field(discriminator="type")]]
+):
+    """Any entry of the `alerts` stream: an alert, a tick of the clock, or a person's command."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 Synchronous = Literal["NORMAL", "FULL"]
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the data file's tables; a file of another version is refused, never guessed."""
 
 _SCHEMA = """
@@ -74,10 +74,12 @@ CREATE TABLE IF NOT EXISTS tickets (
     incident_id TEXT NOT NULL,
     backend TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    due_at TEXT,
     body TEXT NOT NULL,
     -- One ticket per incident and backend, whatever is retried.
     UNIQUE (incident_id, backend)
 );
+CREATE INDEX IF NOT EXISTS tickets_due ON tickets (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS incidents_due ON incidents (due_at) WHERE due_at IS NOT NULL;
 -- Which resource has a firing alert in which unresolved incident: topology's lookup.
 CREATE TABLE IF NOT EXISTS incident_resources (

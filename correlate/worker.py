@@ -19,6 +19,7 @@ from core.models import (
     AlertState,
     AlertStatus,
     Incident,
+    IncidentCommand,
     IncidentEvent,
     IncidentEventKind,
     IncidentStatus,
@@ -28,7 +29,7 @@ from core.models import (
 from core.rules import Heartbeat, Rules, RulesRef
 from core.runtime import decode, set_aside
 from core.store import Ack, Changes, Store
-from correlate import crisis, heartbeat, lifecycle
+from correlate import commands, crisis, heartbeat, lifecycle
 from correlate.assess import owner
 from correlate.batch import Batch
 from correlate.dedup import Change, classify, remember
@@ -76,6 +77,8 @@ class CorrelateStage:
         for _, entry in good:
             if isinstance(entry.root, AlertReceived):
                 await self._apply(batch, entry.root.alert, rules)
+            elif isinstance(entry.root, IncidentCommand):
+                await self._command(batch, entry.root)
             else:
                 await self._on_tick(batch, rules)
         now = self._clock.now()
@@ -101,6 +104,13 @@ class CorrelateStage:
             changes.publish.append((Stream.INCIDENTS, Tick(at=now).model_dump_json()))
         await self._store.commit(changes)
         self._metrics.incidents_opened.inc(len(batch.opened))
+
+    async def _command(self, batch: Batch, command: IncidentCommand) -> None:
+        """A person acknowledges or resolves an incident (see `correlate.commands`)."""
+        incident = await batch.incident(command.incident_id)
+        changed = None if incident is None else commands.apply(incident, command, self._clock.now())
+        if changed is not None:
+            batch.put(changed)
 
     async def _apply(self, batch: Batch, alert: Alert, rules: Rules) -> None:
         now = self._clock.now()

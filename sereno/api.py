@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from core.models import IncidentStatus, Priority
+from core.models import IncidentStatus, Priority, TicketCategory, TicketStatus
 from core.store import IncidentFilter
 from sereno.keys import PIPELINE
 
@@ -65,8 +65,30 @@ async def get_incident(request: web.Request) -> web.Response:
     return web.json_response(incident.model_dump(mode="json"))
 
 
+def _flag(request: web.Request, name: str) -> bool | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise QueryError(name, "write true or false")
+    return value == "true"
+
+
 async def list_tickets(request: web.Request) -> web.Response:
-    tickets = await request.app[PIPELINE].storage.store.list_tickets(_limit(request))
+    """Tickets newest first; `?breached=true|false` keeps those with (without) an SLA
+    breach, `?category=`, `?status=` and `?backend=` filter as they say."""
+    breached = _flag(request, "breached")
+    status = _enum_param(request, "status", TicketStatus)
+    category = _enum_param(request, "category", TicketCategory)
+    backend = request.query.get("backend")
+    tickets = [
+        t
+        for t in await request.app[PIPELINE].storage.store.list_tickets(_limit(request))
+        if (breached is None or t.breached == breached)
+        and (status is None or t.status is status)
+        and (category is None or t.category == category.value)
+        and (backend is None or t.backend == backend)
+    ]
     return web.json_response(
         {"tickets": [t.model_dump(mode="json") for t in tickets], "count": len(tickets)}
     )

@@ -19,7 +19,7 @@ from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
-from sereno import api, reload, runbook_pages, silences
+from sereno import api, incident_commands, reload, runbook_pages, silences
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -131,6 +131,8 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    for backend in pipeline.backends:
+        await backend.close()
 
 
 def create_app(
@@ -155,6 +157,7 @@ def create_app(
     )
     api.add_routes(app)
     silences.add_routes(app)
+    incident_commands.add_routes(app)
     runbook_pages.add_routes(app)
     reload.add_routes(app)
     add_ops_routes(app)

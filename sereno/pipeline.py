@@ -26,6 +26,9 @@ from ingest.receiver import Receiver
 from notify.delivery import Deliverer
 from notify.render import Renderer
 from notify.worker import NotifyStage
+from ticketer.backends.base import TicketBackend
+from ticketer.backends.webhook import WebhookTicketBackend
+from ticketer.delivery import DeliveryStage
 from ticketer.worker import TicketerStage
 
 
@@ -43,13 +46,21 @@ class Pipeline:
     stages: list[Stage] = field(default_factory=list)
     deliverer: Deliverer | None = None
     """Sends the notifications the notify stage decided; None without the notify stage."""
+    backends: list[TicketBackend] = field(default_factory=list)
+    """External ticket backends the stages call; closed by the owner of the pipeline."""
 
 
 def build_pipeline(
-    settings: Settings, rules: RulesRef, clock: Clock, registry: CollectorRegistry | None = None
+    settings: Settings,
+    rules: RulesRef,
+    clock: Clock,
+    registry: CollectorRegistry | None = None,
+    *,
+    deliver: bool = True,
 ) -> Pipeline:
     """Create (without opening anything) the storage and every stage `settings` asks for.
-    Loads the runbooks beside the rules if they are not loaded yet (RulesError if invalid)."""
+    Loads the runbooks beside the rules if they are not loaded yet (RulesError if invalid).
+    With `deliver` false (replay), external ticket backends are never called."""
     if rules.runbooks is None:
         rules.runbooks = load_runbooks(settings.runbooks_dir, rules.current)
     registry = registry or CollectorRegistry()
@@ -57,13 +68,13 @@ def build_pipeline(
     runtime_metrics = make_runtime_metrics(registry)
     notify_metrics = make_notify_metrics(registry)
     receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
+    ticketer_metrics = make_ticketer_metrics(registry)
     candidates: dict[StageName, Stage] = {
         StageName.CORRELATE: CorrelateStage(
             storage.store, rules, clock, make_correlate_metrics(registry), runtime_metrics
         ),
         StageName.TICKETER: TicketerStage(
-            storage.store, clock, settings.base_url, make_ticketer_metrics(registry),
-            runtime_metrics,
+            storage.store, rules, clock, settings.base_url, ticketer_metrics, runtime_metrics,
         ),
         StageName.NOTIFY: NotifyStage(
             storage.store, rules, Renderer(settings.timezone, settings.notify.templates_dir),
@@ -74,6 +85,14 @@ def build_pipeline(
     deliverer = None
     if StageName.NOTIFY in settings.stages:
         deliverer = Deliverer(storage.store, rules, clock, settings.notify, notify_metrics)
+    backends: list[TicketBackend] = []
+    webhook = settings.ticket_backends.webhook
+    if deliver and webhook is not None and StageName.TICKETER in settings.stages:
+        backends.append(WebhookTicketBackend(webhook))
+        stages.append(
+            DeliveryStage(storage.store, backends[-1], clock, ticketer_metrics, runtime_metrics,
+                          backoff_max_s=webhook.backoff_max_s)
+        )  # fmt: skip
     return Pipeline(
         settings=settings,
         rules=rules,
@@ -84,4 +103,5 @@ def build_pipeline(
         receiver=receiver,
         stages=stages,
         deliverer=deliverer,
+        backends=backends,
     )

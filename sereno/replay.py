@@ -172,7 +172,8 @@ async def run_replay(path: Path, settings: Settings, rules: Rules) -> ReplayResu
     with tempfile.TemporaryDirectory(prefix="sereno-replay-") as data_dir:
         # Always embedded: a replay must never touch the live pipeline's Redis.
         replay_settings = settings.model_copy(update={"data_dir": Path(data_dir), "redis_url": ""})
-        pipeline = build_pipeline(replay_settings, RulesRef(rules), clock)
+        # External ticket backends are never called from a replay.
+        pipeline = build_pipeline(replay_settings, RulesRef(rules), clock, deliver=False)
         await pipeline.storage.open()
         try:
             alerts, rejected = 0, []

@@ -73,17 +73,22 @@ async def _run(pipeline: Pipeline, stage: StageName, stopping: asyncio.Event) ->
         await run_scheduler(pipeline.storage.bus, pipeline.clock, pipeline.settings.tick_s,
                             stopping)  # fmt: skip
         return
-    [runnable] = pipeline.stages
+    # The ticketer worker also runs the delivery loop of each external ticket backend.
     storage = pipeline.storage
-    running = run_stage(
-        runnable, storage.bus, storage.consumer(runnable.name), pipeline.runtime_metrics,
-        stopping, max_deliveries=pipeline.settings.max_deliveries,
-    )  # fmt: skip
-    if pipeline.deliverer is None:
-        await running
-        return
-    # The notify worker also delivers what it decided, apart from its stage.
-    await asyncio.gather(running, pipeline.deliverer.run(stopping))
+    running = [
+        run_stage(runnable, storage.bus, storage.consumer(runnable.name),
+                  pipeline.runtime_metrics, stopping,
+                  max_deliveries=pipeline.settings.max_deliveries)
+        for runnable in pipeline.stages
+    ]  # fmt: skip
+    if pipeline.deliverer is not None:
+        # The notify worker also delivers what it decided, apart from its stage.
+        running.append(pipeline.deliverer.run(stopping))
+    try:
+        await asyncio.gather(*running)
+    finally:
+        for backend in pipeline.backends:
+            await backend.close()
 
 
 async def _serve(stack: AsyncExitStack, app: web.Application, listen: str) -> None:

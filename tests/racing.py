@@ -74,6 +74,9 @@ class RacingStore:
     async def list_tickets(self, limit: int = 500) -> list[Ticket]:
         return await self._store.list_tickets(limit)
 
+    async def tickets_due(self, now: datetime) -> list[Ticket]:
+        return await self._store.tickets_due(now)
+
     async def list_notifications(self, limit: int = 5000) -> list[Notification]:
         return await self._store.list_notifications(limit)
 

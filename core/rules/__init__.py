@@ -1,8 +1,9 @@
 """The operator's policy: typed schema and loader for rules/*.yaml.
 
 Sections: the service catalogue and topology (`catalogue`), correlation, priority, routing,
-crisis and heartbeats (`response`), maintenance windows (`windows`), and how each source
-speaks (`sources`). `load_rules` reads a folder and explains every error with file and line.
+crisis and heartbeats (`response`), the ticket policy and SLA (`tickets`), maintenance
+windows (`windows`), and how each source speaks (`sources`). `load_rules` reads a folder
+and explains every error with file and line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.rules.priority import Assessment, ImpactLevel, PriorityRules, Reach
 from core.rules.response import CrisisRule, Heartbeat, Route, RoutingRules
 from core.rules.schema import CrossProblem, Rules
 from core.rules.sources import FieldMapping, ResourceRules, SourceSeverity, StatusRule
+from core.rules.tickets import BusinessHours, ProblemRules, SlaRules, SlaTarget, TicketRules
 from core.rules.windows import MaintenanceRules, MaintenanceWindow, Weekly
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlertMatch",
     "Assessment",
+    "BusinessHours",
     "Catalogue",
     "Channel",
     "ChannelType",
@@ -61,6 +64,7 @@ __all__ = [
     "MaintenanceWindow",
     "NotificationRules",
     "PriorityRules",
+    "ProblemRules",
     "Reach",
     "ResourceRules",
     "Route",
@@ -73,9 +77,12 @@ __all__ = [
     "SecretRef",
     "Section",
     "Service",
+    "SlaRules",
+    "SlaTarget",
     "Smtp",
     "SourceSeverity",
     "StatusRule",
+    "TicketRules",
     "Topology",
     "Weekly",
     "load_rules",

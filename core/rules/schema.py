@@ -21,6 +21,7 @@ from core.rules.sources import (
     ResourceRules,
     SourceSeverity,
 )
+from core.rules.tickets import TicketRules
 from core.rules.windows import MaintenanceRules
 
 
@@ -48,6 +49,7 @@ class Rules(Section):
     crisis: list[CrisisRule] = Field(default_factory=list)
     maintenance: MaintenanceRules = MaintenanceRules()
     heartbeats: list[Heartbeat] = Field(default_factory=list)
+    tickets: TicketRules = TicketRules()
     resources: ResourceRules = ResourceRules()
     mappings: dict[str, FieldMapping] = Field(
         default_factory=dict,

@@ -107,19 +107,24 @@ class MaintenanceRules(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            close = did_you_mean(value, _zone_names())
-            raise ValueError(
-                f"unknown time zone '{value}'{close}; write a zone name of the IANA "
-                "database, such as Europe/Madrid or UTC"
-            ) from e
-        return value
+        return known_zone(value)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def known_zone(value: str) -> str:
+    """`value` if it names a zone of the IANA database; else a ValueError saying so."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        close = did_you_mean(value, _zone_names())
+        raise ValueError(
+            f"unknown time zone '{value}'{close}; write a zone name of the IANA "
+            "database, such as Europe/Madrid or UTC"
+        ) from e
+    return value
 
 
 @cache

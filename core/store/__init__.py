@@ -223,6 +223,11 @@ class Store(Protocol):
 
     async def ticket_for_incident(self, incident_id: str, backend: str) -> Ticket | None: ...
 
+    async def tickets_due(self, now: datetime) -> list[Ticket]:
+        """Tickets whose `due_at` is at or before `now`, soonest first. Kept by `commit`
+        from the tickets it writes; a ticket with nothing left to time has no `due_at`."""
+        ...
+
     async def list_tickets(self, limit: int = 500) -> list[Ticket]:
         """Newest first."""
         ...

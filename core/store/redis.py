@@ -259,6 +259,13 @@ class RedisStore:
             )
         return _parse(Ticket, body)
 
+    async def tickets_due(self, now: datetime) -> list[Ticket]:
+        with unavailable():
+            bodies = await self._db.script(_DUE)(
+                keys=[self._keys.tickets_due, self._keys.ticket_body], args=[now.isoformat()]
+            )
+        return [Ticket.model_validate_json(text(b)) for b in bodies]
+
     async def list_tickets(self, limit: int = 500) -> list[Ticket]:
         with unavailable():
             members = await self._db.client.zrevrangebylex(

@@ -57,7 +57,7 @@ for _ = 1, tonumber(take()) do
   incidents[#incidents + 1] = r
 end
 local states = records(2)
-local tickets = records(5)
+local tickets = records(6)
 local notes = records(4)
 local notify_states = records(3)
 local silences = records(3)
@@ -243,12 +243,29 @@ for _, s in ipairs(states) do
   redis.call('HSET', ALERT_STATE, s[1], s[2])
 end
 for _, t in ipairs(tickets) do
-  local id, incident_id, backend, created, body = unpack(t)
-  if redis.call('HEXISTS', TICKET_BODY, id) == 0 then
-    redis.call('HSET', TICKET_FOR, sized(incident_id) .. backend, id)
-    redis.call('ZADD', TICKETS_BY_TIME, 0, member(created, id))
+  local id, incident_id, backend, created, body, due = unpack(t)
+  local tm = redis.call('HGET', TICKET_MEMBER, id)
+  if not tm then
+    tm = member(created, id)
+    -- A ticket written before members were remembered is already listed.
+    if redis.call('HEXISTS', TICKET_BODY, id) == 0 then
+      redis.call('HSET', TICKET_FOR, sized(incident_id) .. backend, id)
+      redis.call('ZADD', TICKETS_BY_TIME, 0, tm)
+    end
+    redis.call('HSET', TICKET_MEMBER, id, tm)
   end
   redis.call('HSET', TICKET_BODY, id, body)
+  -- Its timer, in the order of SQLite's (due_at, rowid).
+  local old_due = redis.call('HGET', TICKET_DUE, id)
+  if old_due then
+    redis.call('ZREM', TICKETS_DUE, old_due)
+    redis.call('HDEL', TICKET_DUE, id)
+  end
+  if due ~= '' then
+    local due_member = due .. NUL .. string.match(tm, '^[^|]*|([^|]*)|') .. '|' .. id
+    redis.call('ZADD', TICKETS_DUE, 0, due_member)
+    redis.call('HSET', TICKET_DUE, id, due_member)
+  end
 end
 for _, n in ipairs(notes) do
   local id, when, body, due = unpack(n)
@@ -324,7 +341,8 @@ def _state(changes: Changes) -> list[str | int]:
         args += [s.fingerprint, s.model_dump_json()]
     args.append(len(changes.tickets))
     for t in changes.tickets:
-        args += [t.id, t.incident_id, t.backend, t.created_at.isoformat(), t.model_dump_json()]
+        args += [t.id, t.incident_id, t.backend, t.created_at.isoformat(), t.model_dump_json(),
+                 t.due_at.isoformat() if t.due_at else ""]  # fmt: skip
     args.append(len(changes.notifications))
     for n in changes.notifications:
         args += [n.id, n.at.isoformat(), n.model_dump_json(), _score(n.next_attempt_at)]

@@ -10,7 +10,9 @@ Derived indexes, kept by the commit script as SQLite's transaction keeps its tab
 timer (NUL first, so a time sorts before any longer time it starts, as in SQLite);
 `incident-resources` holds `sized resource` + id for each resource with a firing alert in
 an unresolved incident (`incident-resources-of` remembers them per incident);
-`open-site-services` counts the unresolved incidents of each `sized site` + service.
+`open-site-services` counts the unresolved incidents of each `sized site` + service;
+`tickets-due` holds `due_at NUL insertion number|id` of each ticket with a timer
+(`ticket-due` remembers each one's member).
 The delivery outbox `notification-outbox` and the timers `notify-states-due` are sorted
 sets scored by epoch seconds, members the ids (ties sort by id, as SQLite's ORDER BY).
 """
@@ -48,6 +50,9 @@ class StoreKeys:
     ticket_body: str
     ticket_for: str
     tickets_by_time: str
+    ticket_member: str
+    ticket_due: str
+    tickets_due: str
     notification_body: str
     notification_member: str
     notifications_by_time: str

@@ -125,10 +125,18 @@ class SqliteStore:
             [(s.fingerprint, s.model_dump_json()) for s in changes.alert_states],
         )
         conn.executemany(
-            "INSERT INTO tickets (id, incident_id, backend, created_at, body)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            "INSERT INTO tickets (id, incident_id, backend, created_at, due_at, body)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " due_at = excluded.due_at, body = excluded.body",
             [
-                (t.id, t.incident_id, t.backend, t.created_at.isoformat(), t.model_dump_json())
+                (
+                    t.id,
+                    t.incident_id,
+                    t.backend,
+                    t.created_at.isoformat(),
+                    t.due_at.isoformat() if t.due_at else None,
+                    t.model_dump_json(),
+                )
                 for t in changes.tickets
             ],
         )
@@ -288,6 +296,14 @@ class SqliteStore:
             "SELECT body FROM tickets WHERE incident_id = ? AND backend = ?", (incident_id, backend)
         )
         return None if body is None else Ticket.model_validate_json(body)
+
+    async def tickets_due(self, now: datetime) -> list[Ticket]:
+        rows = self._db.conn.execute(
+            "SELECT body FROM tickets WHERE due_at IS NOT NULL AND due_at <= ?"
+            " ORDER BY due_at, rowid",
+            (now.isoformat(),),
+        ).fetchall()
+        return [Ticket.model_validate_json(body) for (body,) in rows]
 
     async def list_tickets(self, limit: int = 500) -> list[Ticket]:
         rows = self._db.conn.execute(

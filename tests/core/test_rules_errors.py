@@ -255,3 +255,18 @@ def test_the_version_changes_with_the_text(tmp_path: Path) -> None:
     second = read_rules(tmp_path)
     assert second.digest != first.digest
     assert second.files == (path,)
+
+
+def test_ticket_policy_mistakes_name_file_and_line(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "tickets.yaml",
+        "tickets:\n"
+        "  open: {P1: soon}\n"
+        "  sla:\n"
+        "    targets:\n"
+        "      P3: {response: 2h, resolution: 24h, business_hours: true}\n",
+    )
+    problems = {(p.line, p.where): p.problem for p in _problems(tmp_path)}
+    assert any(line == 2 and "duration" in text for (line, _), text in problems.items())
+    assert any(line == 3 and "business_hours" in text for (line, _), text in problems.items())

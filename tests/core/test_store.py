@@ -404,3 +404,27 @@ async def test_every_redis_key_is_under_the_prefix_in_one_cluster_slot(
     assert all(k.decode().startswith(f"{redis_prefix}:") for k in keys)
     # Redis Cluster hashes only the {tag}: one slot, so one script may touch them all.
     assert len({key_slot(k) for k in keys}) == 1
+
+
+async def test_tickets_fall_due_in_time_order_and_leave_when_untimed(storage: Storage) -> None:
+    store = storage.store
+    minute = T0 + timedelta(minutes=1)
+    await store.commit(
+        Changes(
+            tickets=[
+                _ticket("TKT-2", "INC-2", due_at=minute),
+                _ticket("TKT-1", "INC-1", due_at=minute),
+                _ticket("TKT-3", "INC-3", due_at=T0),
+                _ticket("TKT-4", "INC-4"),
+            ]
+        )
+    )
+    assert [t.id for t in await store.tickets_due(minute)] == ["TKT-3", "TKT-2", "TKT-1"]
+    assert [t.id for t in await store.tickets_due(T0)] == ["TKT-3"]
+    assert await store.tickets_due(T0 - timedelta(microseconds=1)) == []
+    later = _ticket("TKT-2", "INC-2", due_at=T0 + timedelta(hours=1), title="later")
+    await store.commit(Changes(tickets=[later, _ticket("TKT-3", "INC-3")]))
+    assert [t.id for t in await store.tickets_due(minute)] == ["TKT-1"]
+    due = await store.tickets_due(T0 + timedelta(hours=1))
+    assert [(t.id, t.title) for t in due] == [("TKT-1", "t"), ("TKT-2", "later")]
+    assert len(await store.list_tickets()) == 4

@@ -84,7 +84,12 @@ async def test_time_passes_downstream_after_the_events_it_caused(
         storage.store, RulesRef(rules), clock, make_correlate_metrics(registry), runtime
     )
     ticketer = TicketerStage(
-        storage.store, clock, "http://sereno", make_ticketer_metrics(registry), runtime
+        storage.store,
+        RulesRef(Rules()),
+        clock,
+        "http://sereno",
+        make_ticketer_metrics(registry),
+        runtime,
     )
     stages: list[Stage] = [correlate, ticketer]
     await storage.bus.publish(Stream.ALERTS, [_received("w1", "web-1")])

@@ -89,7 +89,8 @@ async def test_an_alertmanager_group_becomes_one_incident_and_one_ticket(client:
     )
     incident = await (await client.get(f"/api/v1/incidents/{incident['id']}")).json()
     assert incident["status"] == "resolved"
-    assert [c["field"] for c in ticket["history"]] == ["status", "status"]
+    # Opened (with the group that holds it), then resolved.
+    assert [c["field"] for c in ticket["history"]] == ["status", "group", "status"]
     assert (await (await client.get("/api/v1/tickets")).json())["count"] == 1
 
 

@@ -86,7 +86,7 @@ def test_rules_check_accepts_the_examples_and_sums_them_up(
 ) -> None:
     assert main(["rules", "check", "--config", str(REPO / "sereno.yaml")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"rules in {REPO / 'rules'} are valid (12 files, version ")
+    assert out.startswith(f"rules in {REPO / 'rules'} are valid (13 files, version ")
     assert out.rstrip().endswith(
         "): 11 services, 12 topology links, 2 sites, 2 correlation rules, 3 crisis rules, "
         "2 maintenance windows, 2 heartbeats, 2 routes, 1 mapping, 5 notification channels; "

@@ -20,6 +20,7 @@ from core.models import (
     Severity,
     TicketStatus,
 )
+from core.rules import Rules, RulesRef
 from core.runtime import drain, step
 from core.storage import Storage
 from core.store import Store
@@ -50,7 +51,12 @@ async def test_redelivered_and_repeated_events_make_one_ticket(storage: Storage)
     runtime = make_runtime_metrics(registry)
     clock = VirtualClock(T0)
     stage = TicketerStage(
-        storage.store, clock, "http://sereno", make_ticketer_metrics(registry), runtime
+        storage.store,
+        RulesRef(Rules()),
+        clock,
+        "http://sereno",
+        make_ticketer_metrics(registry),
+        runtime,
     )
     opened = _event(IncidentEventKind.OPENED, _incident(1))
     await storage.bus.publish(Stream.INCIDENTS, [opened, opened])
@@ -80,7 +86,9 @@ async def test_two_ticketers_racing_on_one_incident_make_one_ticket(storage: Sto
 
     def ticketer(store: Store) -> TicketerStage:
         metrics = make_ticketer_metrics(CollectorRegistry())
-        return TicketerStage(store, VirtualClock(T0), "http://sereno", metrics, runtime)
+        return TicketerStage(
+            store, RulesRef(Rules()), VirtualClock(T0), "http://sereno", metrics, runtime
+        )
 
     opened = _event(IncidentEventKind.OPENED, _incident(1))
     updated = _event(IncidentEventKind.UPDATED, _incident(2))
@@ -105,7 +113,9 @@ async def test_a_ticketer_holding_an_older_event_never_turns_a_ticket_back(
 
     def ticketer(store: Store) -> TicketerStage:
         metrics = make_ticketer_metrics(CollectorRegistry())
-        return TicketerStage(store, VirtualClock(T0), "http://sereno", metrics, runtime)
+        return TicketerStage(
+            store, RulesRef(Rules()), VirtualClock(T0), "http://sereno", metrics, runtime
+        )
 
     await storage.bus.publish(Stream.INCIDENTS, [_event(IncidentEventKind.OPENED, _incident(1))])
     await drain([ticketer(storage.store)], storage.bus, runtime)

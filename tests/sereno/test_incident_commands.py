@@ -1,0 +1,82 @@
+"""Acknowledging and resolving by hand, through the whole app: the command goes through
+correlate, the incident records who did it, and its ticket follows (responded_at, assignee,
+resolution)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from core.config import Settings
+from core.models import Priority
+from core.rules import Rules, RulesRef, TicketRules
+from sereno.app import create_app
+from tests.sereno.test_app import wait_for
+
+Client = TestClient[Any, Any]
+ClientFactory = Callable[..., Awaitable[Client]]
+
+DOWN = {"name": "HTTPDown", "resource": "web-3", "severity": "critical", "id": "web-3"}
+
+
+@pytest.fixture
+async def client(aiohttp_client: ClientFactory, storage_settings: Settings, rules: Rules) -> Client:
+    # Every priority opens its ticket at once, so the ticket is there to follow.
+    at_once = TicketRules(open=dict.fromkeys(Priority, timedelta(0)))
+    ref = RulesRef(rules.model_copy(update={"tickets": at_once}))
+    return await aiohttp_client(create_app(storage_settings, rules=ref))
+
+
+async def _incident_with_ticket(client: Client) -> str:
+    assert (await client.post("/api/v1/alerts/generic", json=DOWN)).status == 202
+    body = await wait_for(client, "/api/v1/tickets", lambda b: b["count"] == 1)
+    return str(body["tickets"][0]["incident_id"])
+
+
+async def test_acknowledge_then_resolve_by_hand(client: Client) -> None:
+    incident_id = await _incident_with_ticket(client)
+    acked = await client.post(
+        f"/api/v1/incidents/{incident_id}/ack", json={"by": "ana.garcia", "note": "on it"}
+    )
+    assert acked.status == 202
+    incident = await wait_for(
+        client, f"/api/v1/incidents/{incident_id}", lambda b: b["status"] == "acknowledged"
+    )
+    assert incident["acknowledged_by"] == "ana.garcia"
+    assert "acknowledged by ana.garcia via api: on it" in incident["timeline"][-1]["text"]
+    tickets = await wait_for(
+        client, "/api/v1/tickets", lambda b: b["tickets"][0]["responded_at"] is not None
+    )
+    ticket = tickets["tickets"][0]
+    assert ticket["assignee"] == "ana.garcia"
+    assert ("assignee", "ana.garcia") in [(c["field"], c["new"]) for c in ticket["history"]]
+
+    assert (await client.post(f"/api/v1/incidents/{incident_id}/resolve")).status == 202
+    await wait_for(client, "/api/v1/tickets", lambda b: b["tickets"][0]["status"] == "resolved")
+    again = await client.post(f"/api/v1/incidents/{incident_id}/ack")
+    assert again.status == 409
+    assert (await again.json())["detail"][0]["field"] == "id"
+
+
+async def test_unknown_incident_and_bad_body_are_named(client: Client) -> None:
+    missing = await client.post("/api/v1/incidents/INC-999/resolve")
+    assert missing.status == 404
+    assert "INC-999" in (await missing.json())["error"]
+    incident_id = await _incident_with_ticket(client)
+    bad = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"who": "ana"})
+    assert bad.status == 400
+    assert (await bad.json())["detail"][0]["field"] == "who"
+    long = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"by": "x" * 300})
+    assert long.status == 400
+    assert (await long.json())["detail"][0]["field"] == "by"
+
+
+async def test_breached_filter_is_checked(client: Client) -> None:
+    bad = await client.get("/api/v1/tickets?breached=maybe")
+    assert bad.status == 400
+    assert (await bad.json())["detail"][0]["field"] == "breached"
+    assert (await (await client.get("/api/v1/tickets?breached=true")).json())["count"] == 0

@@ -1,0 +1,37 @@
+"""What an external ticket backend is, and the two ways a call to one can fail."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from core.models import TicketEvent
+
+
+class BackendUnavailableError(Exception):
+    """The backend is down, slow or rate-limiting: the same call is tried again later."""
+
+    def __init__(self, detail: str, retry_after_s: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class BackendRejectedError(Exception):
+    """The backend refused the call for good (a 4xx other than 429): trying again will not
+    help; the refusal is recorded on the ticket."""
+
+
+class TicketBackend(Protocol):
+    """An external ticket system. `deliver` must be safe to repeat for one event: a call
+    whose answer was lost is made again."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def deliver(self, event: TicketEvent, key: str) -> str:
+        """Send `event` (`key` identifies it across retries); returns the ticket's reference
+        in the backend."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of connections; called once by the owner when the stage stops."""
+        ...

@@ -1,0 +1,124 @@
+"""Delivering ticket changes to an external backend: the `tickets` stream is the outbox.
+
+The ticketer commits each ticket change together with its `tickets` entry, and never calls
+a backend itself, so correlation and ticketing never wait on one. Each external backend
+reads that stream as a consumer group of its own (`deliver-<backend>`): a slow or broken
+backend holds back only its own deliveries. A change is acknowledged only once the backend
+took it (or refused it for good), in the same commit as the backend's copy of the ticket
+and the attempts made; a crash before that delivers it again, with the same delivery key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
+
+from core.bus import Entry, Stream
+from core.clock import Clock
+from core.metrics import RuntimeMetrics, TicketerMetrics
+from core.models import BackendCall, Ticket, TicketEvent, TicketsEntry
+from core.runtime import decode, set_aside
+from core.store import Ack, Changes, Store
+from ticketer.backends.base import BackendRejectedError, BackendUnavailableError, TicketBackend
+
+log = logging.getLogger(__name__)
+
+KEEP_ATTEMPTS = 50
+"""Attempts kept on a backend's copy of a ticket, latest last."""
+
+
+def delivery_key(event: TicketEvent) -> str:
+    """Identifies one ticket change across redeliveries and retries."""
+    return f"{event.ticket.id}:{event.kind.value}:{event.ticket.updated_at.isoformat()}"
+
+
+class DeliveryStage:
+    """Consumes `tickets` as group `deliver-<backend>`; calls the backend, retrying with
+    exponential backoff and jitter while it is unavailable."""
+
+    stream = Stream.TICKETS
+
+    def __init__(
+        self,
+        store: Store,
+        backend: TicketBackend,
+        clock: Clock,
+        metrics: TicketerMetrics,
+        runtime_metrics: RuntimeMetrics,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        self._store = store
+        self._backend = backend
+        self._clock = clock
+        self._metrics = metrics
+        self._runtime_metrics = runtime_metrics
+        self._backoff_max_s = backoff_max_s
+        self.name = f"deliver-{backend.name}"
+
+    async def handle(self, entries: Sequence[Entry]) -> None:
+        decoded, bad = decode(entries, TicketsEntry)
+        await set_aside(self._store, self, bad, self._runtime_metrics)
+        for entry, value in decoded:
+            event = value.root
+            changes = Changes(acks=[Ack(self.stream, self.name, (entry.id,))])
+            if isinstance(event, TicketEvent) and event.ticket.backend == "builtin":
+                read = await self._store.ticket_for_incident(
+                    event.ticket.incident_id, self._backend.name
+                )
+                attempts, ref = await self._deliver(event)
+                copy = await self._copy(event, read, attempts, ref)
+                changes.put_ticket(copy)
+                changes.expect_ticket(copy.id, read)
+            await self._store.commit(changes)
+
+    async def _deliver(self, event: TicketEvent) -> tuple[list[BackendCall], str]:
+        """Call the backend until it takes `event` or refuses it for good."""
+        attempts: list[BackendCall] = []
+        key = delivery_key(event)
+        action = event.kind.value
+        ref = ""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(BackendUnavailableError),
+            wait=wait_random_exponential(multiplier=0.5, max=self._backoff_max_s),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                try:
+                    ref = await self._backend.deliver(event, key)
+                except BackendUnavailableError as e:
+                    self._record(attempts, action, "unavailable", str(e))
+                    log.warning("%s: %s unavailable: %s", self.name, key, e)
+                    raise
+                except BackendRejectedError as e:
+                    self._record(attempts, action, "rejected", str(e))
+                    log.error("%s: %s rejected for good: %s", self.name, key, e)  # noqa: TRY400 - the refusal is the message
+                    return attempts, ""
+                self._record(attempts, action, "delivered", ref)
+        return attempts, ref
+
+    def _record(self, attempts: list[BackendCall], action: str, outcome: str, detail: str) -> None:
+        attempts.append(
+            BackendCall(at=self._clock.now(), action=action, outcome=outcome, detail=detail)
+        )
+        self._metrics.deliveries.labels(self._backend.name, outcome).inc()
+
+    async def _copy(
+        self, event: TicketEvent, read: Ticket | None, attempts: list[BackendCall], ref: str
+    ) -> Ticket:
+        """The backend's copy of the ticket, as Sereno last sent it, with every attempt."""
+        ticket_id = read.id if read is not None else await self._store.next_id("TKT")
+        earlier = read.attempts if read is not None else ()
+        return event.ticket.model_copy(
+            update={
+                "id": ticket_id,
+                "backend": self._backend.name,
+                "external_ref": ref or (read.external_ref if read is not None else ""),
+                "attempts": (*earlier, *attempts)[-KEEP_ATTEMPTS:],
+                # Timers belong to the builtin ticket; the copy only records what was sent.
+                "due_at": None,
+                "update_held": False,
+            }
+        )

@@ -1,0 +1,128 @@
+"""Problem records as pure functions: incidents of one service and alert that keep coming
+back are linked under one problem ticket, so the cause is removed rather than the symptom
+fixed again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.models import (
+    Incident,
+    IncidentStatus,
+    Priority,
+    Ticket,
+    TicketCategory,
+    TicketChange,
+    TicketStatus,
+)
+from core.rules import TicketRules
+
+
+def recurrence_key(incident: Incident) -> str | None:
+    """What makes two incidents the same problem: service and the first alert's name.
+    None for an incident without a service or alerts (nothing to recognise it by)."""
+    first = next(iter(incident.members), None)
+    if not incident.service or first is None:
+        return None
+    return f"problem:{incident.service}/{first.name}"
+
+
+def recurrences(incident: Incident, recent: list[Incident]) -> list[Incident]:
+    """Incidents of `recent` (and `incident` itself) with the same recurrence key, oldest
+    first. Only incidents that had ended count as having recurred: incidents open at the
+    same time are one storm (often merged into their root cause later), not a recurrence;
+    merged duplicates were symptoms of another incident."""
+    key = recurrence_key(incident)
+    same = {
+        i.id: i
+        for i in recent
+        if i.merged_into is None
+        and i.status is IncidentStatus.RESOLVED
+        and recurrence_key(i) == key
+    }
+    same[incident.id] = incident
+    return sorted(same.values(), key=lambda i: (i.opened_at, i.id))
+
+
+def describe_problem(key: str, incidents: list[Incident], url: str) -> str:
+    service, _, name = key.removeprefix("problem:").partition("/")
+    lines = [
+        f"{name} on {service} has recurred {len(incidents)} times.",
+        "Find and remove the cause instead of fixing the symptom again.",
+        "",
+        "Incidents:",
+        *(f"- {i.id} {i.opened_at.isoformat()} {i.title} ({url}/api/v1/incidents/{i.id})"
+          for i in incidents),
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def problem_ticket(
+    ticket_id: str,
+    backend: str,
+    key: str,
+    incidents: list[Incident],
+    url: str,
+    now: datetime,
+) -> Ticket:
+    """A new problem record linking `incidents`."""
+    ids = ", ".join(i.id for i in incidents)
+    service, _, name = key.removeprefix("problem:").partition("/")
+    worst = min((i.priority for i in incidents), key=list(Priority).index)
+    return Ticket(
+        id=ticket_id,
+        incident_id=key,
+        backend=backend,
+        category=TicketCategory.PROBLEM.value,
+        title=f"Problem: {name} keeps recurring on {service}",
+        priority=worst,
+        service=service,
+        description=describe_problem(key, incidents, url),
+        created_at=now,
+        updated_at=now,
+        announced_at=now,
+        group=incidents[-1].group,
+        incidents=tuple(i.id for i in incidents),
+        history=(
+            TicketChange(at=now, field="status", old=None, new=TicketStatus.OPEN.value,
+                         note=f"{len(incidents)} recurrences: {ids}"),
+        ),
+    )  # fmt: skip
+
+
+def link(problem: Ticket, incidents: list[Incident], url: str, now: datetime) -> Ticket | None:
+    """`problem` with the incidents of `incidents` it does not link yet; None if none is new.
+    A resolved problem that recurs is open again."""
+    new = [i for i in incidents if i.id not in problem.incidents]
+    if not new:
+        return None
+    changes = [
+        TicketChange(at=now, field="incidents", old=str(len(problem.incidents)),
+                     new=str(len(problem.incidents) + len(new)),
+                     note=f"recurred: {', '.join(i.id for i in new)}")
+    ]  # fmt: skip
+    if problem.status is TicketStatus.RESOLVED:
+        changes.append(
+            TicketChange(at=now, field="status", old=TicketStatus.RESOLVED.value,
+                         new=TicketStatus.OPEN.value, note="the problem recurred")
+        )  # fmt: skip
+    linked = (*problem.incidents, *(i.id for i in new))
+    every = {i.id: i for i in incidents}
+    return problem.model_copy(
+        update={
+            "incidents": linked,
+            "status": TicketStatus.OPEN,
+            "resolved_at": None,
+            "updated_at": now,
+            "announced_at": now,
+            "description": describe_problem(
+                problem.incident_id, [every[i] for i in linked if i in every], url
+            ),
+            "history": (*problem.history, *changes),
+        }
+    )
+
+
+def is_problem_due(recurred: list[Incident], rules: TicketRules) -> bool:
+    wanted = rules.problems.recurrences
+    return wanted is not None and len(recurred) >= wanted
