@@ -75,6 +75,7 @@ class CorrelateStage:
         )
         for _, entry in good:
             if isinstance(entry.root, AlertReceived):
+                batch.volume.received(entry.root.alert)
                 await self._apply(batch, entry.root.alert, rules)
             else:
                 await self._on_tick(batch, rules)
@@ -96,6 +97,7 @@ class CorrelateStage:
                 changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
         changes.suppressions = batch.suppressions
         changes.heartbeats = batch.heartbeats
+        changes.alert_volumes = batch.volume.volumes()
         if any(isinstance(e.root, Tick) for _, e in good):
             # Time passes downstream after the events it caused here.
             changes.publish.append((Stream.INCIDENTS, Tick(at=now).model_dump_json()))
@@ -121,6 +123,7 @@ class CorrelateStage:
             incident = await batch.incident(state.incident_id)
         if change is Change.REPEAT or change is Change.UNKNOWN_RESOLVED:
             self._metrics.alerts_deduplicated.inc()
+            batch.volume.deduplicated(alert)
             if incident is not None and change is Change.REPEAT:
                 batch.repeat(incident, alert)
         elif change is Change.RESOLVED and incident is not None:
@@ -185,6 +188,7 @@ class CorrelateStage:
         found = suppression(alert, placement.service, rules, await batch.silences(), now)
         if found is not None and record:
             batch.suppressions.append(found)
+            batch.volume.suppressed(alert)
             self._metrics.alerts_suppressed.labels(found.by.partition(":")[0]).inc()
         return found is not None
 

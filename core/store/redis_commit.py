@@ -19,7 +19,7 @@ from core.bus.redis import BURY_LUA
 from core.models import AlertStatus
 from core.redisdb import RedisDatabase
 from core.store import Changes
-from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys
+from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys, volume_field
 
 _NAMES = ", ".join(name.upper() for name in StoreKeys.__dataclass_fields__)
 
@@ -60,6 +60,8 @@ local notes = records(3)
 local silences = records(3)
 local suppressions = records(1)
 local heartbeats = records(2)
+local volumes = records(4)
+local markers = records(2)
 local published = records(2)
 local buried = records(8)
 local acks = {}
@@ -238,6 +240,15 @@ end
 for _, s in ipairs(states) do
   redis.call('HSET', ALERT_STATE, s[1], s[2])
 end
+for _, v in ipairs(volumes) do
+  redis.call('ZADD', ALERT_VOLUMES, 0, v[1])
+  redis.call('HINCRBY', ALERT_VOLUME_RECEIVED, v[1], v[2])
+  redis.call('HINCRBY', ALERT_VOLUME_DEDUPLICATED, v[1], v[3])
+  redis.call('HINCRBY', ALERT_VOLUME_SUPPRESSED, v[1], v[4])
+end
+for _, m in ipairs(markers) do
+  redis.call('HSET', MARKERS, m[1], m[2])
+end
 for _, t in ipairs(tickets) do
   local id, incident_id, backend, created, body = unpack(t)
   if redis.call('HEXISTS', TICKET_BODY, id) == 0 then
@@ -312,6 +323,13 @@ def _state(changes: Changes) -> list[str | int]:
     args.append(len(changes.heartbeats))
     for name, at in changes.heartbeats.items():
         args += [name, at.isoformat()]
+    args.append(len(changes.alert_volumes))
+    for v in changes.alert_volumes:
+        args += [volume_field(v.hour.isoformat(), v.source, v.name),
+                 v.received, v.deduplicated, v.suppressed]  # fmt: skip
+    args.append(len(changes.markers))
+    for name, value in changes.markers.items():
+        args += [name, value]
     return args
 
 

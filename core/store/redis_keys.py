@@ -11,6 +11,9 @@ timer (NUL first, so a time sorts before any longer time it starts, as in SQLite
 `incident-resources` holds `sized resource` + id for each resource with a firing alert in
 an unresolved incident (`incident-resources-of` remembers them per incident);
 `open-site-services` counts the unresolved incidents of each `sized site` + service.
+
+Alert volumes: `alert-volumes` holds `hour NUL sized source` + name of every counted hour,
+source and name; `alert-volume-received` (and `-deduplicated`, `-suppressed`) count under it.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ class StoreKeys:
     silences_by_time: str
     suppressions: str
     heartbeats: str
+    alert_volumes: str
+    alert_volume_received: str
+    alert_volume_deduplicated: str
+    alert_volume_suppressed: str
+    markers: str
 
     @classmethod
     def of(cls, db: RedisDatabase) -> StoreKeys:
@@ -100,3 +108,15 @@ def ticket_pair(incident_id: str, backend: str) -> str:
 def member_id(member: str) -> str:
     """The id at the end of a `time|insertion number|id` member."""
     return member.split("|", 2)[2]
+
+
+def volume_field(hour: str, source: str, name: str) -> str:
+    """The `alert-volumes` member of one hour, source and name; sorts by hour first."""
+    return f"{hour}\x00{sized(source)}{name}"
+
+
+def volume_parts(member: str) -> tuple[str, str, str]:
+    """Hour, source and name of an `alert-volumes` member."""
+    hour, _, rest = member.partition("\x00")
+    source, name = unsized(rest)
+    return hour, source, name
