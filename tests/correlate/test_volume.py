@@ -1,5 +1,6 @@
 """Correlate counts what it receives, per hour, source and name, repeats and silenced
-handles it (a refused commit counts nothing: see tests/core/test_store_volumes.py)."""
+alerts as such, in the commit that handles them (a refused commit counts nothing: see
+tests/core/test_store_volumes.py)."""
 
 from __future__ import annotations
 
