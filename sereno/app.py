@@ -19,7 +19,7 @@ from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
-from sereno import api, reload, runbook_pages, silences
+from sereno import api, reload, reports, runbook_pages, silences
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -121,6 +121,13 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
                 name="scheduler",
             )
         )  # fmt: skip
+        if settings.report.schedule:
+            tasks.append(
+                asyncio.create_task(
+                    reports.run_daily_reports(storage.store, settings, pipeline.clock, stopping),
+                    name="daily-report",
+                )
+            )
     yield
     stopping.set()
     # Each stage finishes the batch in hand; what it has not acknowledged comes back at restart.
@@ -154,6 +161,7 @@ def create_app(
     api.add_routes(app)
     silences.add_routes(app)
     runbook_pages.add_routes(app)
+    reports.add_routes(app)
     reload.add_routes(app)
     add_ops_routes(app)
     return app
