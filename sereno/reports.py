@@ -15,7 +15,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.storage import Storage
 from core.store import Changes, Store
-from report.daily import MARKER, daily_report, default_day
+from report.daily import MARKER, daily_report, default_day, report_day_after
 from report.deliver import deliver
 from report.render import ReportFormat, render
 from report.window import next_run
@@ -40,17 +40,18 @@ async def produce(settings: Settings, day: date | None, report_format: ReportFor
 async def get_daily(request: web.Request) -> web.Response:
     pipeline = request.app[PIPELINE]
     settings, now = pipeline.settings, pipeline.clock.now()
-    latest = default_day(settings, now)
-    day = latest
+    day = default_day(settings, now)
     if "date" in request.query:
         try:
             day = date.fromisoformat(request.query["date"])
         except ValueError:
             raise QueryError("date", "write a date as YYYY-MM-DD") from None
-        if day > latest:
+        # The next report may be looked at before its meeting (so far); later ones not.
+        upcoming = report_day_after(settings, now)
+        if day > upcoming:
             raise QueryError(
                 "date",
-                f"the report of {day} is not due yet: the latest is {latest}, at "
+                f"the report of {day} lies in the future: the next is {upcoming}, at "
                 f"{settings.report.hour:02d}:{settings.report.minute:02d} {settings.timezone}",
             )
     try:

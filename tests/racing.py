@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from core.matchers import Silence
-from core.models import AlertState, Incident, Notification, Suppression, Ticket
+from core.models import AlertState, AlertVolume, Incident, Notification, Suppression, Ticket
 from core.store import Changes, IncidentFilter, Store
 
 
@@ -76,6 +76,12 @@ class RacingStore:
 
     async def list_notifications(self, limit: int = 5000) -> list[Notification]:
         return await self._store.list_notifications(limit)
+
+    async def alert_volumes(self, since: datetime, until: datetime) -> list[AlertVolume]:
+        return await self._store.alert_volumes(since, until)
+
+    async def marker(self, name: str) -> str | None:
+        return await self._store.marker(name)
 
     async def ping(self) -> bool:
         return await self._store.ping()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, sync_playwright
 
 from report.compute import compute_daily
 from report.render import ReportFormat, render
@@ -39,9 +39,18 @@ def test_the_report_lays_out_and_keeps_hostile_text_as_text(
     page_file.write_text(html, encoding="utf-8")
     page = browser.new_page(viewport={"width": 800, "height": 1000})
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    def on_dialog(dialog: Dialog) -> None:
+        problems.append("dialog: " + dialog.message)
+        dialog.dismiss()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("dialog", on_dialog)
     page.goto(page_file.as_uri())
     page.wait_for_load_state("load")
     assert problems == []
