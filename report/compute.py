@@ -211,7 +211,8 @@ def _crises(data: ReportData, window: ReportWindow) -> tuple[Crisis, ...]:
             declared_at=i.crisis_declared_at, resolved_at=i.resolved_at,
             timeline=tuple(e for e in i.timeline if e.at < window.end),
         )
-        for i in sorted(crises, key=lambda i: (i.opened_at, i.id))
+        # The worst first: a page shows the first few of a bad day's many.
+        for i in sorted(crises, key=lambda i: (i.priority, i.opened_at, i.id))
     )  # fmt: skip
 
 
