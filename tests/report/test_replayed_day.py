@@ -131,3 +131,18 @@ def test_all_three_formats_carry_the_figures(replayed: ReplayResult) -> None:
         assert f"| {source.source} | {source.received.value:,.0f} |" in markdown
         assert f"<td>{source.source}</td>" in html
     assert f"{len(report.crises)}" in html
+
+
+def test_a_flapping_check_is_a_candidate_for_tuning() -> None:
+    settings = Settings(rules_dir=EXAMPLE_RULES, runbooks_dir=REPO / "runbooks")
+    result = asyncio.run(
+        run_replay(REPO / "examples" / "flapping" / "alerts.jsonl", settings,
+                   load_rules(EXAMPLE_RULES), report=True)
+    )  # fmt: skip
+    assert result.report is not None
+    flapping = [(i.id, a.name, a.resource, a.count)
+                for i in result.incidents for a in i.alerts if a.flapping]  # fmt: skip
+    assert flapping
+    assert [(c.incident_id, c.name, c.resource, c.count) for c in result.report.flapping] == (
+        flapping
+    )

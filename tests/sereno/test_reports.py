@@ -3,6 +3,7 @@ loopback socket, the scheduler's once-a-day production, and `sereno report daily
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,12 @@ from typing import Any
 import pytest
 
 from core.clock import VirtualClock
-from core.config import Settings
+from core.config import ConfigError, Settings, load_settings
 from core.storage import Storage
 from report.daily import MARKER
 from sereno.app import create_app
 from sereno.cli import main
-from sereno.reports import produce_due
+from sereno.reports import produce_due, run_daily_reports
 from tests.sereno.test_app import Client, ClientFactory, wait_for
 
 BEFORE_MEETING = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)
@@ -51,6 +52,50 @@ async def test_the_report_counts_what_was_received(client: Client) -> None:
     markdown = await client.get("/api/v1/reports/daily?date=2026-11-20&format=md")
     assert markdown.content_type == "text/markdown"
     assert "| generic | 3 |" in await markdown.text()
+
+
+async def test_an_alerts_hostile_words_stay_text(client: Client) -> None:
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    alerts = [{"name": hostile, "service": "payroll", "resource": "app-1",
+               "summary": hostile, "severity": "major"}]  # fmt: skip
+    assert (await client.post("/api/v1/alerts/generic", json=alerts)).status == 202
+    await wait_for(client, "/api/v1/reports/daily?date=2026-11-20", _report_ready(1))
+    for report_format in ("html", "md"):
+        response = await client.get(f"/api/v1/reports/daily?date=2026-11-20&format={report_format}")
+        text = await response.text()
+        assert "<script>" not in text
+        assert "<img" not in text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+async def test_the_scheduler_runs_when_the_hour_comes(
+    storage: Storage, storage_settings: Settings, tmp_path: Path
+) -> None:
+    settings = storage_settings.model_copy(
+        update={"report": storage_settings.report.model_copy(update={"folder": tmp_path / "r"})}
+    )
+    clock = VirtualClock(datetime(2026, 11, 20, 8, 5, tzinfo=UTC))
+    stopping = asyncio.Event()
+    task = asyncio.create_task(run_daily_reports(storage.store, settings, clock, stopping))
+    for _ in range(500):
+        if await storage.store.marker(MARKER) == "2026-11-20":
+            break
+        await asyncio.sleep(0.01)
+    stopping.set()
+    await task
+    assert (tmp_path / "r" / "daily-2026-11-20.json").exists()
+
+
+def test_a_relative_report_folder_lies_beside_the_settings_file(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "sereno.yaml"
+    config.parent.mkdir()
+    config.write_text("report:\n  folder: reports\n  hour: 8\n", encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.report.folder == tmp_path / "etc" / "reports"
+    assert settings.report.hour == 8
+    config.write_text("timezone: Mars/Olympus\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="timezone"):
+        load_settings(config)
 
 
 @pytest.mark.parametrize(
