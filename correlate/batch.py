@@ -20,7 +20,7 @@ from core.models import (
     Suppression,
 )
 from core.store import IncidentFilter, Store
-from correlate import lifecycle
+from correlate import crisis, lifecycle
 from correlate.volume import VolumeTally
 
 OPEN_LIMIT = 100_000
@@ -142,13 +142,13 @@ class Batch:
         ]
 
     async def open_services_by_site(self) -> dict[str, set[str]]:
-        """Services with unresolved incidents per site, the batch's changes applied."""
+        """Services down per site, the batch's changes applied."""
         found = await self.store.open_services_by_site()
         for incident in self.incidents.values():
             if not incident.site or not incident.service:
                 continue
             services = found.setdefault(incident.site, set())
-            if incident.status is IncidentStatus.RESOLVED:
+            if not crisis.service_down(incident):
                 services.discard(incident.service)
             else:
                 services.add(incident.service)

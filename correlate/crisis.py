@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.models import Incident, IncidentStatus, Priority
+from core.models import Incident, IncidentStatus, Priority, Severity
 from core.rules import CrisisRule, Rules
 
 _PRIORITIES = list(Priority)
+
+
+def service_down(incident: Incident) -> bool:
+    """Whether the incident says its service is down at its site: unresolved and critical.
+    A disk filling up on a file server is an incident, not a service down."""
+    return incident.status is not IncidentStatus.RESOLVED and incident.severity is Severity.CRITICAL
 
 
 def _holds(rule: CrisisRule, incident: Incident, now: datetime, site_services: int) -> bool:
@@ -17,9 +23,9 @@ def _holds(rule: CrisisRule, incident: Incident, now: datetime, site_services: i
         return False
     if rule.users_at_least is not None and incident.users_affected < rule.users_at_least:
         return False
-    if (
-        rule.services_down_in_site_at_least is not None
-        and site_services < rule.services_down_in_site_at_least
+    if rule.services_down_in_site_at_least is not None and (
+        # Only an incident that is itself one of the services down speaks for the site.
+        site_services < rule.services_down_in_site_at_least or not service_down(incident)
     ):
         return False
     return rule.open_longer_than is None or now - incident.opened_at > rule.open_longer_than
@@ -30,7 +36,7 @@ def crisis_rule(
 ) -> CrisisRule | None:
     """The first crisis rule that holds for `incident` at `now`, or None. A crisis is
     declared once: an incident already in crisis, or resolved, gets None.
-    `site_services` counts the services of its site with unresolved incidents."""
+    `site_services` counts the services down at its site."""
     if incident.crisis or incident.status is IncidentStatus.RESOLVED:
         return None
     return next((r for r in rules.crisis if _holds(r, incident, now, site_services)), None)

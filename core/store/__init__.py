@@ -33,6 +33,7 @@ from core.models import (
     Suppression,
     Ticket,
 )
+from core.store.known import incident_text
 
 T = TypeVar("T")
 
@@ -106,7 +107,13 @@ class Changes:
 
     def _expect(self, kind: str, key: str, read: BaseModel | None) -> None:
         # The first read of an item is what the step's decisions rest on.
-        self.expected.setdefault((kind, key), None if read is None else read.model_dump_json())
+        if (kind, key) not in self.expected:
+            if read is None:
+                self.expected[kind, key] = None
+            elif isinstance(read, Incident):
+                self.expected[kind, key] = incident_text(read)
+            else:
+                self.expected[kind, key] = read.model_dump_json()
 
     def expect_incident(self, incident_id: str, read: Incident | None) -> None:
         """Commit only if incident `incident_id` is still `read` (None: still absent)."""
@@ -174,7 +181,8 @@ class Store(Protocol):
         ...
 
     async def open_services_by_site(self) -> dict[str, set[str]]:
-        """For each site, the services of its unresolved incidents (by their main service)."""
+        """For each site, the services down there: the main services of its unresolved
+        incidents of critical severity."""
         ...
 
     async def incidents_due(self, now: datetime) -> list[Incident]:

@@ -27,6 +27,7 @@ from core.models import (
 )
 from core.redisdb import RedisDatabase, optional_text, text, unavailable
 from core.store import Changes, ConflictError, IncidentFilter
+from core.store.known import parse_incident
 from core.store.redis_commit import COMMIT_LUA, pack
 from core.store.redis_keys import (
     StoreKeys,
@@ -107,14 +108,14 @@ class RedisStore:
     async def get_incident(self, incident_id: str) -> Incident | None:
         with unavailable():
             body = await self._db.client.hget(self._keys.incident_body, incident_id)
-        return _parse(Incident, body)
+        return None if body is None else parse_incident(text(body))
 
     async def open_incident_for_key(self, key: str) -> Incident | None:
         with unavailable():
             body = await self._db.script(_BY_INDEX)(
                 keys=[self._keys.incident_open, self._keys.incident_body], args=[key]
             )
-        return _parse(Incident, body)
+        return None if body is None else parse_incident(text(body))
 
     async def latest_incident_for_key(self, key: str) -> Incident | None:
         start = key_prefix(key)
@@ -124,7 +125,7 @@ class RedisStore:
                 # Every member of `key` lies in [start, start with its NUL raised to 1).
                 args=[f"({start[:-1]}\x01", f"[{start}", len(start.encode())],
             )
-        return _parse(Incident, body)
+        return None if body is None else parse_incident(text(body))
 
     async def list_incidents(self, where: IncidentFilter) -> list[Incident]:
         client, keys = self._db.client, self._keys
@@ -147,7 +148,7 @@ class RedisStore:
                 ]
                 ids = await self._matching(ids, where)
                 bodies = await client.hmget(keys.incident_body, ids) if ids else []
-                found += [Incident.model_validate_json(text(b)) for b in bodies if b is not None]
+                found += [parse_incident(text(b)) for b in bodies if b is not None]
                 if len(members) < PAGE:
                     break
         return found[: where.limit]
@@ -219,7 +220,7 @@ class RedisStore:
             bodies = await self._db.script(_DUE)(
                 keys=[self._keys.incidents_due, self._keys.incident_body], args=[now.isoformat()]
             )
-        return [Incident.model_validate_json(text(b)) for b in bodies]
+        return [parse_incident(text(b)) for b in bodies]
 
     async def list_silences(self, limit: int = 1000) -> list[Silence]:
         with unavailable():

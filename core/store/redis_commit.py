@@ -16,9 +16,10 @@ import hashlib
 import time
 
 from core.bus.redis import BURY_LUA
-from core.models import AlertStatus
+from core.models import AlertStatus, Incident, Severity
 from core.redisdb import RedisDatabase
 from core.store import Changes
+from core.store.known import incident_text
 from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys, volume_field
 
 _NAMES = ", ".join(name.upper() for name in StoreKeys.__dataclass_fields__)
@@ -297,11 +298,16 @@ def pack(changes: Changes, db: RedisDatabase) -> tuple[list[str], list[str | int
     return keys, args
 
 
+def _down_site(incident: Incident) -> str:
+    """The site where the incident counts its service as down, if any."""
+    return incident.site if incident.severity is Severity.CRITICAL else ""
+
+
 def _state(changes: Changes) -> list[str | int]:
     args: list[str | int] = [len(changes.incidents)]
     for i in changes.incidents:
         args += [i.id, i.key, i.status.value, i.priority.value, i.service,
-                 i.opened_at.isoformat(), i.model_dump_json(), i.site,
+                 i.opened_at.isoformat(), incident_text(i), _down_site(i),
                  i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
         firing = sorted({a.resource for a in i.alerts
                          if a.resource and a.status is AlertStatus.FIRING})  # fmt: skip

@@ -21,6 +21,7 @@ from core.models import (
 )
 from core.sqlitedb import SqliteDatabase
 from core.store import ALERT_STATE, INCIDENT, TICKET, Changes, ConflictError, IncidentFilter
+from core.store.known import incident_text, parse_incident
 
 _EXPECTED_BODY = {
     INCIDENT: "SELECT body FROM incidents WHERE id = ?",
@@ -78,7 +79,7 @@ class SqliteStore:
             [
                 (i.id, i.key, i.status.value, i.priority.value, i.service, i.site,
                  i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None,
-                 i.model_dump_json())
+                 incident_text(i))
                 for i in changes.incidents
             ],
         )  # fmt: skip
@@ -158,20 +159,20 @@ class SqliteStore:
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         body = self._one("SELECT body FROM incidents WHERE id = ?", (incident_id,))
-        return None if body is None else Incident.model_validate_json(body)
+        return None if body is None else parse_incident(body)
 
     async def open_incident_for_key(self, key: str) -> Incident | None:
         body = self._one(
             "SELECT body FROM incidents WHERE key = ? AND status != 'resolved'", (key,)
         )
-        return None if body is None else Incident.model_validate_json(body)
+        return None if body is None else parse_incident(body)
 
     async def latest_incident_for_key(self, key: str) -> Incident | None:
         body = self._one(
             "SELECT body FROM incidents WHERE key = ? ORDER BY opened_at DESC, rowid DESC LIMIT 1",
             (key,),
         )
-        return None if body is None else Incident.model_validate_json(body)
+        return None if body is None else parse_incident(body)
 
     async def list_incidents(self, where: IncidentFilter) -> list[Incident]:
         clauses, args = ["1 = 1"], []
@@ -194,7 +195,7 @@ class SqliteStore:
             " ORDER BY opened_at DESC, rowid DESC LIMIT ?",
             (*args, where.limit),
         ).fetchall()
-        return [Incident.model_validate_json(body) for (body,) in rows]
+        return [parse_incident(body) for (body,) in rows]
 
     async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]:
         states: dict[str, AlertState] = {}
@@ -229,6 +230,7 @@ class SqliteStore:
         rows = self._db.conn.execute(
             "SELECT DISTINCT site, service FROM incidents"
             " WHERE status != 'resolved' AND site != '' AND service != ''"
+            " AND json_extract(body, '$.severity') = 'critical'"
         ).fetchall()
         found: dict[str, set[str]] = {}
         for site, service in rows:
@@ -241,7 +243,7 @@ class SqliteStore:
             " AND status != 'resolved' ORDER BY due_at, rowid",
             (now.isoformat(),),
         ).fetchall()
-        return [Incident.model_validate_json(body) for (body,) in rows]
+        return [parse_incident(body) for (body,) in rows]
 
     async def list_silences(self, limit: int = 1000) -> list[Silence]:
         rows = self._db.conn.execute(

@@ -98,20 +98,29 @@ async def test_silences_suppressions_and_heartbeats_are_kept(storage: Storage) -
     assert await store.heartbeats() == {"watchdog": T0 + timedelta(1)}
 
 
+def _down(incident_id: str, *alerts: IncidentAlert, **extra: object) -> Incident:
+    return _incident(incident_id, *alerts, **{"severity": Severity.CRITICAL, **extra})
+
+
 async def test_services_down_are_counted_per_site(storage: Storage) -> None:
     store = storage.store
     await store.commit(
         Changes(
             incidents=[
-                _incident("INC-1", _alert("a"), site="madrid", service="email"),
-                _incident("INC-2", _alert("b"), site="madrid", service="dns"),
-                _incident("INC-3", _alert("c"), site="madrid", service="email"),
-                _incident("INC-4", _alert("d"), site="toledo", service="payroll",
-                          status=IncidentStatus.RESOLVED),
+                _down("INC-1", _alert("a"), site="madrid", service="email"),
+                _down("INC-2", _alert("b"), site="madrid", service="dns"),
+                _down("INC-3", _alert("c"), site="madrid", service="email"),
+                _down("INC-4", _alert("d"), site="toledo", service="payroll",
+                      status=IncidentStatus.RESOLVED),
+                # A service with trouble short of critical is not down.
+                _incident("INC-5", _alert("e"), site="madrid", service="intranet"),
             ]
         )
     )  # fmt: skip
     assert await store.open_services_by_site() == {"madrid": {"email", "dns"}}
+    calmer = _down("INC-2", _alert("b"), site="madrid", service="dns", severity=Severity.MAJOR)
+    await store.commit(Changes(incidents=[calmer]))
+    assert await store.open_services_by_site() == {"madrid": {"email"}}
 
 
 async def test_a_resource_failing_in_two_incidents_answers_the_lowest_id(storage: Storage) -> None:
@@ -152,8 +161,8 @@ async def test_a_site_loses_a_service_when_its_last_open_incident_there_resolves
     storage: Storage,
 ) -> None:
     store = storage.store
-    one = _incident("INC-1", _alert("a"), site="madrid", service="email")
-    two = _incident("INC-2", _alert("b"), key="k2", site="madrid", service="email")
+    one = _down("INC-1", _alert("a"), site="madrid", service="email")
+    two = _down("INC-2", _alert("b"), key="k2", site="madrid", service="email")
     await store.commit(Changes(incidents=[one, two]))
     await store.commit(
         Changes(incidents=[one.model_copy(update={"status": IncidentStatus.RESOLVED})])
