@@ -159,6 +159,23 @@ class ReportSettings(BaseModel):
     )
 
 
+class NotifySettings(BaseModel):
+    """How notifications are written and delivered."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    templates_dir: Path | None = Field(
+        default=None,
+        description="Operator's templates, <language>/<name>.j2, used before the shipped ones",
+    )
+    max_attempts: int = Field(default=8, ge=1, description="Tries before a message is given up")
+    backoff_s: float = Field(default=5.0, gt=0, description="First wait after a failed try")
+    max_backoff_s: float = Field(default=900.0, gt=0, description="Longest wait between tries")
+    timeout_s: float = Field(default=10.0, gt=0, description="Longest a channel may take")
+    concurrency: int = Field(default=16, ge=1, description="Messages being delivered at once")
+    poll_s: float = Field(default=1.0, gt=0, description="How often the outbox is looked at")
+
+
 class Settings(BaseModel):
     """Everything `serve`, `replay` and the workers need to know, from one YAML file."""
 
@@ -193,6 +210,7 @@ class Settings(BaseModel):
         default=15.0, gt=0, description="How often timers are looked at (also in replay)"
     )
     ingest: IngestSettings = IngestSettings()
+    notify: NotifySettings = NotifySettings()
     report: ReportSettings = ReportSettings()
 
     @field_validator("timezone")
@@ -276,6 +294,10 @@ def load_settings(path: Path | None, **overrides: object) -> Settings:
             for err in e.errors()
         ]
         raise ConfigError("\n".join(lines)) from e
+    templates = settings.notify.templates_dir
+    if templates is not None and not templates.is_absolute():
+        notify = settings.notify.model_copy(update={"templates_dir": base / templates})
+        settings = settings.model_copy(update={"notify": notify})
     return settings.model_copy(
         update={
             name: base / getattr(settings, name)

@@ -101,6 +101,29 @@ def make_ticketer_metrics(registry: CollectorRegistry) -> TicketerMetrics:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyMetrics:
+    messages: Counter
+    deliveries: Counter
+
+
+def make_notify_metrics(registry: CollectorRegistry) -> NotifyMetrics:
+    return NotifyMetrics(
+        messages=Counter(
+            "sereno_notify_messages_total",
+            "Messages decided (one per channel), by kind.",
+            ["kind"],
+            registry=registry,
+        ),
+        deliveries=Counter(
+            "sereno_notify_deliveries_total",
+            "Delivery attempts, by channel and outcome (delivered, retry, failed).",
+            ["channel", "outcome"],
+            registry=registry,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeMetrics:
     stage_latency: Histogram
     entries_processed: Counter

@@ -371,17 +371,59 @@ class TicketsEntry(RootModel[Annotated[TicketEvent | Tick, Field(discriminator="
     model_config = ConfigDict(frozen=True)
 
 
+class DeliveryAttempt(Frozen):
+    """One try at handing a notification to its channel, and what the channel answered."""
+
+    at: AwareDatetime
+    ok: bool
+    detail: str = Field(default="", max_length=1024)
+
+
 class Notification(Frozen):
-    """One message sent (or attempted) to people."""
+    """One message to people: decided by the notify stage (pending), then handed to its
+    channel by the delivery loop, every attempt recorded."""
 
     id: str
     at: AwareDatetime
     channel: str
     kind: str
     incident_id: str
-    text: str
+    text: str = Field(description="Plain text; its first line is the subject")
+    html: str = Field(default="", description="HTML body, for channels that show HTML")
     delivered: bool = True
     attempts: int = 1
+    failed: bool = Field(default=False, description="Given up on after its last attempt")
+    next_attempt_at: AwareDatetime | None = Field(
+        default=None, description="When the delivery loop tries it (next); None: not pending"
+    )
+    attempt_log: tuple[DeliveryAttempt, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return self.text.split("\n", 1)[0]
+
+
+class NotifyState(Frozen):
+    """What the notify stage has told people about one incident, and its timers: the next
+    escalation while nobody acknowledges it, the next crisis update while the crisis lasts."""
+
+    incident_id: str
+    incident_version: int = Field(default=0, description="Latest incident version handled")
+    group: str = ""
+    escalation_level: int = Field(default=0, description="Index of the level notified last")
+    escalation_round: int = Field(default=0, description="Times the levels were run again")
+    escalations: int = Field(default=0, description="Escalation messages so far")
+    escalate_at: AwareDatetime | None = None
+    crisis_declared_at: AwareDatetime | None = None
+    crisis_updates: int = 0
+    crisis_update_at: AwareDatetime | None = None
+    crisis_closed_at: AwareDatetime | None = None
+
+    @property
+    def due_at(self) -> AwareDatetime | None:
+        """The earliest of its timers; None when nothing waits on time."""
+        timers = [t for t in (self.escalate_at, self.crisis_update_at) if t is not None]
+        return min(timers, default=None)
 
 
 JsonDict = dict[str, Any]

@@ -114,6 +114,18 @@ CREATE TABLE IF NOT EXISTS alert_volumes (
     PRIMARY KEY (hour, source, name)
 );
 CREATE TABLE IF NOT EXISTS markers (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The delivery outbox: pending notifications by their next attempt.
+CREATE TABLE IF NOT EXISTS notification_outbox (
+    id TEXT PRIMARY KEY,
+    due_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notification_outbox_by_due ON notification_outbox (due_at, id);
+CREATE TABLE IF NOT EXISTS notify_states (
+    incident_id TEXT PRIMARY KEY,
+    due_at TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notify_states_due ON notify_states (due_at) WHERE due_at IS NOT NULL;
 """
 
 

@@ -113,6 +113,8 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         for stage in pipeline.stages
     ]  # fmt: skip
+    if pipeline.deliverer is not None:
+        tasks.append(asyncio.create_task(pipeline.deliverer.run(stopping), name="delivery"))
     if StageName.SCHEDULER in pipeline.settings.stages:
         tasks.append(
             asyncio.create_task(

@@ -13,6 +13,7 @@ from core.metrics import (
     make_bus_metrics,
     make_correlate_metrics,
     make_ingest_metrics,
+    make_notify_metrics,
     make_runtime_metrics,
     make_ticketer_metrics,
 )
@@ -22,6 +23,8 @@ from core.runtime import Stage
 from core.storage import Storage
 from correlate.worker import CorrelateStage
 from ingest.receiver import Receiver
+from notify.delivery import Deliverer
+from notify.render import Renderer
 from notify.worker import NotifyStage
 from ticketer.worker import TicketerStage
 
@@ -38,6 +41,8 @@ class Pipeline:
     runtime_metrics: RuntimeMetrics
     receiver: Receiver
     stages: list[Stage] = field(default_factory=list)
+    deliverer: Deliverer | None = None
+    """Sends the notifications the notify stage decided; None without the notify stage."""
 
 
 def build_pipeline(
@@ -50,6 +55,7 @@ def build_pipeline(
     registry = registry or CollectorRegistry()
     storage = Storage(settings, make_bus_metrics(registry))
     runtime_metrics = make_runtime_metrics(registry)
+    notify_metrics = make_notify_metrics(registry)
     receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
     candidates: dict[StageName, Stage] = {
         StageName.CORRELATE: CorrelateStage(
@@ -59,9 +65,15 @@ def build_pipeline(
             storage.store, clock, settings.base_url, make_ticketer_metrics(registry),
             runtime_metrics,
         ),
-        StageName.NOTIFY: NotifyStage(storage.store, runtime_metrics),
+        StageName.NOTIFY: NotifyStage(
+            storage.store, rules, Renderer(settings.timezone, settings.notify.templates_dir),
+            settings, notify_metrics, runtime_metrics,
+        ),
     }  # fmt: skip
     stages = [stage for name, stage in candidates.items() if name in settings.stages]
+    deliverer = None
+    if StageName.NOTIFY in settings.stages:
+        deliverer = Deliverer(storage.store, rules, clock, settings.notify, notify_metrics)
     return Pipeline(
         settings=settings,
         rules=rules,
@@ -71,4 +83,5 @@ def build_pipeline(
         runtime_metrics=runtime_metrics,
         receiver=receiver,
         stages=stages,
+        deliverer=deliverer,
     )

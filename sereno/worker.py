@@ -81,10 +81,15 @@ async def _run(pipeline: Pipeline, stage: StageName, stopping: asyncio.Event) ->
         return
     [runnable] = pipeline.stages
     storage = pipeline.storage
-    await run_stage(
+    running = run_stage(
         runnable, storage.bus, storage.consumer(runnable.name), pipeline.runtime_metrics,
         stopping, max_deliveries=pipeline.settings.max_deliveries,
     )  # fmt: skip
+    if pipeline.deliverer is None:
+        await running
+        return
+    # The notify worker also delivers what it decided, apart from its stage.
+    await asyncio.gather(running, pipeline.deliverer.run(stopping))
 
 
 async def _serve(stack: AsyncExitStack, app: web.Application, listen: str) -> None:

@@ -6,7 +6,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from core.matchers import Silence
-from core.models import AlertState, AlertVolume, Incident, Notification, Suppression, Ticket
+from core.models import (
+    AlertState,
+    AlertVolume,
+    Incident,
+    Notification,
+    NotifyState,
+    Suppression,
+    Ticket,
+)
 from core.store import Changes, IncidentFilter, Store
 
 
@@ -82,6 +90,18 @@ class RacingStore:
 
     async def marker(self, name: str) -> str | None:
         return await self._store.marker(name)
+
+    async def get_notification(self, notification_id: str) -> Notification | None:
+        return await self._store.get_notification(notification_id)
+
+    async def notifications_to_send(self, now: datetime, limit: int = 100) -> list[Notification]:
+        return await self._store.notifications_to_send(now, limit)
+
+    async def get_notify_state(self, incident_id: str) -> NotifyState | None:
+        return await self._store.get_notify_state(incident_id)
+
+    async def notify_states_due(self, now: datetime) -> list[NotifyState]:
+        return await self._store.notify_states_due(now)
 
     async def ping(self) -> bool:
         return await self._store.ping()

@@ -15,6 +15,17 @@ from core.rules.base import AlertMatch, Duration, FieldPath, Section
 from core.rules.catalogue import Catalogue, Criticality, Service, Topology
 from core.rules.correlation import CorrelationRule, CorrelationRules, FlappingRules
 from core.rules.loader import LoadedRules, RuleProblem, RulesError, load_rules, read_rules
+from core.rules.notifications import (
+    Channel,
+    ChannelType,
+    CrisisCommittee,
+    EscalationLevel,
+    EscalationPolicy,
+    GroupNotifications,
+    NotificationRules,
+    SecretRef,
+    Smtp,
+)
 from core.rules.priority import Assessment, ImpactLevel, PriorityRules, Reach
 from core.rules.response import CrisisRule, Heartbeat, Route, RoutingRules
 from core.rules.schema import CrossProblem, Rules
@@ -28,20 +39,27 @@ __all__ = [
     "AlertMatch",
     "Assessment",
     "Catalogue",
+    "Channel",
+    "ChannelType",
     "CorrelationRule",
     "CorrelationRules",
+    "CrisisCommittee",
     "CrisisRule",
     "Criticality",
     "CrossProblem",
     "Duration",
+    "EscalationLevel",
+    "EscalationPolicy",
     "FieldMapping",
     "FieldPath",
     "FlappingRules",
+    "GroupNotifications",
     "Heartbeat",
     "ImpactLevel",
     "LoadedRules",
     "MaintenanceRules",
     "MaintenanceWindow",
+    "NotificationRules",
     "PriorityRules",
     "Reach",
     "ResourceRules",
@@ -52,8 +70,10 @@ __all__ = [
     "RulesError",
     "RulesRef",
     "RulesVersion",
+    "SecretRef",
     "Section",
     "Service",
+    "Smtp",
     "SourceSeverity",
     "StatusRule",
     "Topology",

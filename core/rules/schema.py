@@ -12,6 +12,7 @@ from core.rules.base import Section, any_match
 from core.rules.catalogue import Catalogue, Service, Topology
 from core.rules.correlation import GROUP_FIELDS, CorrelationRule, CorrelationRules
 from core.rules.explain import Location, did_you_mean
+from core.rules.notifications import NotificationRules
 from core.rules.priority import PriorityRules
 from core.rules.response import CrisisRule, Heartbeat, RoutingRules
 from core.rules.sources import (
@@ -52,6 +53,7 @@ class Rules(Section):
         default_factory=dict,
         description="Receivers defined by field mapping: POST /api/v1/alerts/<name>",
     )
+    notifications: NotificationRules = NotificationRules()
 
     @cached_property
     def catalogue(self) -> Catalogue:
@@ -87,6 +89,7 @@ class Rules(Section):
             "heartbeats": len(self.heartbeats),
             "routes": len(self.routing.routes),
             "mappings": len(self.mappings),
+            "notification_channels": len(self.notifications.channels),
         }
 
     def summary(self) -> str:
@@ -103,6 +106,10 @@ class Rules(Section):
             *self._service_loops(),
             *self._topology_loops(),
             *self._correlation_problems(),
+            *(
+                CrossProblem(("notifications", *loc), problem, frozenset({"notifications"}))
+                for loc, problem in self.notifications.cross_problems()
+            ),
         ]
 
     def _unknown_services(self) -> list[CrossProblem]:

@@ -29,6 +29,7 @@ from core.models import (
     Incident,
     IncidentStatus,
     Notification,
+    NotifyState,
     Priority,
     Suppression,
     Ticket,
@@ -40,10 +41,14 @@ T = TypeVar("T")
 INCIDENT = "incident"
 ALERT_STATE = "alert_state"
 TICKET = "ticket"
+NOTIFICATION = "notification"
+NOTIFY_STATE = "notify_state"
 
 __all__ = [
     "ALERT_STATE",
     "INCIDENT",
+    "NOTIFICATION",
+    "NOTIFY_STATE",
     "TICKET",
     "Ack",
     "Changes",
@@ -70,6 +75,8 @@ class Changes:
     alert_states: list[AlertState] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    """Written whole (a pending one enters the delivery outbox, a settled one leaves it)."""
+    notify_states: list[NotifyState] = field(default_factory=list)
     silences: list[Silence] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     heartbeats: dict[str, datetime] = field(default_factory=dict)
@@ -105,6 +112,12 @@ class Changes:
     def put_ticket(self, ticket: Ticket) -> None:
         self._put(self.tickets, "ticket", ticket.id, ticket)
 
+    def put_notification(self, notification: Notification) -> None:
+        self._put(self.notifications, "notification", notification.id, notification)
+
+    def put_notify_state(self, state: NotifyState) -> None:
+        self._put(self.notify_states, "notify_state", state.incident_id, state)
+
     def _expect(self, kind: str, key: str, read: BaseModel | None) -> None:
         # The first read of an item is what the step's decisions rest on.
         if (kind, key) not in self.expected:
@@ -126,6 +139,14 @@ class Changes:
     def expect_ticket(self, ticket_id: str, read: Ticket | None) -> None:
         """Commit only if ticket `ticket_id` is still `read` (None: still absent)."""
         self._expect(TICKET, ticket_id, read)
+
+    def expect_notification(self, notification_id: str, read: Notification | None) -> None:
+        """Commit only if notification `notification_id` is still `read` (None: absent)."""
+        self._expect(NOTIFICATION, notification_id, read)
+
+    def expect_notify_state(self, incident_id: str, read: NotifyState | None) -> None:
+        """Commit only if the notify state of `incident_id` is still `read` (None: absent)."""
+        self._expect(NOTIFY_STATE, incident_id, read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +243,20 @@ class Store(Protocol):
 
     async def marker(self, name: str) -> str | None:
         """The value last committed for marker `name`, if any."""
+        ...
+
+    async def get_notification(self, notification_id: str) -> Notification | None: ...
+
+    async def notifications_to_send(self, now: datetime, limit: int = 100) -> list[Notification]:
+        """Pending notifications whose `next_attempt_at` is at or before `now`, earliest
+        first: the delivery outbox, kept by `commit` from the notifications it writes."""
+        ...
+
+    async def get_notify_state(self, incident_id: str) -> NotifyState | None: ...
+
+    async def notify_states_due(self, now: datetime) -> list[NotifyState]:
+        """Notify states whose earliest timer (`due_at`) is at or before `now`, earliest
+        first."""
         ...
 
     async def ping(self) -> bool:

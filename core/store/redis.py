@@ -22,6 +22,7 @@ from core.models import (
     Incident,
     IncidentStatus,
     Notification,
+    NotifyState,
     Suppression,
     Ticket,
 )
@@ -310,6 +311,38 @@ class RedisStore:
         with unavailable():
             value = await self._db.client.hget(self._keys.markers, name)
         return optional_text(value)
+
+    async def get_notification(self, notification_id: str) -> Notification | None:
+        with unavailable():
+            body = await self._db.client.hget(self._keys.notification_body, notification_id)
+        return _parse(Notification, body)
+
+    async def notifications_to_send(self, now: datetime, limit: int = 100) -> list[Notification]:
+        with unavailable():
+            ids: list[str] = [
+                text(m)
+                for m in await self._db.client.zrangebyscore(
+                    self._keys.notification_outbox, "-inf", repr(now.timestamp()), 0, limit
+                )
+            ]
+            bodies = await self._db.client.hmget(self._keys.notification_body, ids) if ids else []
+        return [Notification.model_validate_json(text(b)) for b in bodies if b is not None]
+
+    async def get_notify_state(self, incident_id: str) -> NotifyState | None:
+        with unavailable():
+            body = await self._db.client.hget(self._keys.notify_state_body, incident_id)
+        return _parse(NotifyState, body)
+
+    async def notify_states_due(self, now: datetime) -> list[NotifyState]:
+        with unavailable():
+            ids: list[str] = [
+                text(m)
+                for m in await self._db.client.zrangebyscore(
+                    self._keys.notify_states_due, "-inf", repr(now.timestamp())
+                )
+            ]
+            bodies = await self._db.client.hmget(self._keys.notify_state_body, ids) if ids else []
+        return [NotifyState.model_validate_json(text(b)) for b in bodies if b is not None]
 
     async def _bodies(self, key: str, members: Sequence[object]) -> list[str]:
         bodies: list[str] = []

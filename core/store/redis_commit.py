@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime
 
 from core.bus.redis import BURY_LUA
 from core.models import AlertStatus, Incident, Severity
@@ -57,7 +58,8 @@ for _ = 1, tonumber(take()) do
 end
 local states = records(2)
 local tickets = records(5)
-local notes = records(3)
+local notes = records(4)
+local notify_states = records(3)
 local silences = records(3)
 local suppressions = records(1)
 local heartbeats = records(2)
@@ -96,7 +98,8 @@ for _, d in ipairs(buried) do
 end
 
 -- 2. What the stage read is still what is stored.
-local BODIES = {incident = INCIDENT_BODY, alert_state = ALERT_STATE, ticket = TICKET_BODY}
+local BODIES = {incident = INCIDENT_BODY, alert_state = ALERT_STATE, ticket = TICKET_BODY,
+                notification = NOTIFICATION_BODY, notify_state = NOTIFY_STATE_BODY}
 for _, e in ipairs(expected) do
   local stored = redis.call('HGET', BODIES[e[1]], e[2])
   local digest = ''
@@ -259,7 +262,7 @@ for _, t in ipairs(tickets) do
   redis.call('HSET', TICKET_BODY, id, body)
 end
 for _, n in ipairs(notes) do
-  local id, when, body = unpack(n)
+  local id, when, body, due = unpack(n)
   -- INSERT OR REPLACE: a replaced notification sorts as a new row would.
   local old = redis.call('HGET', NOTIFICATION_MEMBER, id)
   if old then redis.call('ZREM', NOTIFICATIONS_BY_TIME, old) end
@@ -267,6 +270,21 @@ for _, n in ipairs(notes) do
   redis.call('HSET', NOTIFICATION_MEMBER, id, m)
   redis.call('ZADD', NOTIFICATIONS_BY_TIME, 0, m)
   redis.call('HSET', NOTIFICATION_BODY, id, body)
+  -- The delivery outbox holds the pending ones, by their next attempt.
+  if due == '' then
+    redis.call('ZREM', NOTIFICATION_OUTBOX, id)
+  else
+    redis.call('ZADD', NOTIFICATION_OUTBOX, due, id)
+  end
+end
+for _, s in ipairs(notify_states) do
+  local id, due, body = unpack(s)
+  redis.call('HSET', NOTIFY_STATE_BODY, id, body)
+  if due == '' then
+    redis.call('ZREM', NOTIFY_STATES_DUE, id)
+  else
+    redis.call('ZADD', NOTIFY_STATES_DUE, due, id)
+  end
 end
 for _, p in ipairs(published) do
   redis.call('XADD', KEYS[tonumber(p[1])], '*', 'b', p[2], 't', now)
@@ -320,7 +338,10 @@ def _state(changes: Changes) -> list[str | int]:
         args += [t.id, t.incident_id, t.backend, t.created_at.isoformat(), t.model_dump_json()]
     args.append(len(changes.notifications))
     for n in changes.notifications:
-        args += [n.id, n.at.isoformat(), n.model_dump_json()]
+        args += [n.id, n.at.isoformat(), n.model_dump_json(), _score(n.next_attempt_at)]
+    args.append(len(changes.notify_states))
+    for state in changes.notify_states:
+        args += [state.incident_id, _score(state.due_at), state.model_dump_json()]
     args.append(len(changes.silences))
     for silence in changes.silences:
         args += [silence.id, silence.created_at.isoformat(), silence.model_dump_json()]
@@ -337,6 +358,11 @@ def _state(changes: Changes) -> list[str | int]:
     for name, value in changes.markers.items():
         args += [name, value]
     return args
+
+
+def _score(at: datetime | None) -> str:
+    """A time as a sorted-set score (epoch seconds, exact to the microsecond); '' for none."""
+    return "" if at is None else repr(at.timestamp())
 
 
 def _deliveries(changes: Changes, db: RedisDatabase, where: dict[str, int]) -> list[str | int]:

@@ -14,6 +14,9 @@ an unresolved incident (`incident-resources-of` remembers them per incident);
 
 Alert volumes: `alert-volumes` holds `hour NUL sized source` + name of every counted hour,
 source and name; `alert-volume-received` (and `-deduplicated`, `-suppressed`) count under it.
+
+The delivery outbox `notification-outbox` and the timers `notify-states-due` are sorted
+sets scored by epoch seconds, members the ids (ties sort by id, as SQLite's ORDER BY).
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ class StoreKeys:
     alert_volume_deduplicated: str
     alert_volume_suppressed: str
     markers: str
+    notification_outbox: str
+    notify_state_body: str
+    notify_states_due: str
 
     @classmethod
     def of(cls, db: RedisDatabase) -> StoreKeys:

@@ -16,17 +16,29 @@ from core.models import (
     Incident,
     IncidentStatus,
     Notification,
+    NotifyState,
     Suppression,
     Ticket,
 )
 from core.sqlitedb import SqliteDatabase
-from core.store import ALERT_STATE, INCIDENT, TICKET, Changes, ConflictError, IncidentFilter
+from core.store import (
+    ALERT_STATE,
+    INCIDENT,
+    NOTIFICATION,
+    NOTIFY_STATE,
+    TICKET,
+    Changes,
+    ConflictError,
+    IncidentFilter,
+)
 from core.store.known import incident_text, parse_incident
 
 _EXPECTED_BODY = {
     INCIDENT: "SELECT body FROM incidents WHERE id = ?",
     ALERT_STATE: "SELECT body FROM alert_states WHERE fingerprint = ?",
     TICKET: "SELECT body FROM tickets WHERE id = ?",
+    NOTIFICATION: "SELECT body FROM notifications WHERE id = ?",
+    NOTIFY_STATE: "SELECT body FROM notify_states WHERE incident_id = ?",
 }
 
 
@@ -143,6 +155,25 @@ class SqliteStore:
         conn.executemany(
             "INSERT OR REPLACE INTO markers (name, value) VALUES (?, ?)",
             list(changes.markers.items()),
+        )
+        conn.executemany(
+            "DELETE FROM notification_outbox WHERE id = ?",
+            [(n.id,) for n in changes.notifications if n.next_attempt_at is None],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO notification_outbox (id, due_at) VALUES (?, ?)",
+            [
+                (n.id, n.next_attempt_at.isoformat())
+                for n in changes.notifications
+                if n.next_attempt_at is not None
+            ],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO notify_states (incident_id, due_at, body) VALUES (?, ?, ?)",
+            [
+                (s.incident_id, s.due_at.isoformat() if s.due_at else None, s.model_dump_json())
+                for s in changes.notify_states
+            ],
         )
         by_stream: dict[Stream, list[str]] = {}
         for stream, body in changes.publish:
@@ -303,6 +334,30 @@ class SqliteStore:
 
     async def marker(self, name: str) -> str | None:
         return self._one("SELECT value FROM markers WHERE name = ?", (name,))
+
+    async def get_notification(self, notification_id: str) -> Notification | None:
+        body = self._one("SELECT body FROM notifications WHERE id = ?", (notification_id,))
+        return None if body is None else Notification.model_validate_json(body)
+
+    async def notifications_to_send(self, now: datetime, limit: int = 100) -> list[Notification]:
+        rows = self._db.conn.execute(
+            "SELECT n.body FROM notification_outbox o JOIN notifications n ON n.id = o.id"
+            " WHERE o.due_at <= ? ORDER BY o.due_at, o.id LIMIT ?",
+            (now.isoformat(), limit),
+        ).fetchall()
+        return [Notification.model_validate_json(body) for (body,) in rows]
+
+    async def get_notify_state(self, incident_id: str) -> NotifyState | None:
+        body = self._one("SELECT body FROM notify_states WHERE incident_id = ?", (incident_id,))
+        return None if body is None else NotifyState.model_validate_json(body)
+
+    async def notify_states_due(self, now: datetime) -> list[NotifyState]:
+        rows = self._db.conn.execute(
+            "SELECT body FROM notify_states WHERE due_at IS NOT NULL AND due_at <= ?"
+            " ORDER BY due_at, incident_id",
+            (now.isoformat(),),
+        ).fetchall()
+        return [NotifyState.model_validate_json(body) for (body,) in rows]
 
     async def ping(self) -> bool:
         try:

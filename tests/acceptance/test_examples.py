@@ -410,6 +410,44 @@ def test_a_mass_outage_declares_a_crisis_once_and_resolves_at_recovery() -> None
     assert (ticket["status"], ticket["resolved_at"]) == ("resolved", at("12:00:00"))
 
 
+def test_the_crisis_committee_hears_once_then_every_30_minutes_then_once_at_recovery() -> None:
+    out = replayed("crisis")
+    committee = [n for n in out["notifications"] if n["channel"] == "comite-crisis-mail"]
+    assert [(n["at"], n["kind"]) for n in committee] == [
+        (at("09:00:00"), "crisis_declared"),
+        *[(at(f"{h:02d}:{m:02d}:00"), "crisis_update")
+          for h, m in ((9, 30), (10, 0), (10, 30), (11, 0), (11, 30), (12, 0))],
+        (at("12:00:00"), "crisis_closed"),
+    ]  # fmt: skip
+    declared = committee[0]["text"]
+    # Plain Spanish (the committee channel's language), times in Europe/Madrid.
+    assert declared.splitlines()[0] == "Incidente grave: Email no funciona"
+    assert "Desde el 20 nov 2026 10:00 CET" in declared
+    assert "hasta 55.000 usuarios" in declared
+    assert "Próxima actualización: 20 nov 2026 10:30 CET" in declared
+    on_call = [(n["at"], n["kind"], n["channel"]) for n in out["notifications"]
+               if n["channel"] != "comite-crisis-mail"]  # fmt: skip
+    # 32 alerts: one opening, one escalation nobody acknowledged, one resolution per channel.
+    assert on_call == [
+        (at("09:00:00"), "opened", "sistemas-teams"),
+        (at("09:20:00"), "escalated", "service-desk-webhook"),
+        (at("12:00:00"), "resolved", "sistemas-teams"),
+        (at("12:00:00"), "resolved", "service-desk-webhook"),
+    ]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_people_hear_of_incidents_never_of_each_alert(scenario: str) -> None:
+    out = replayed(scenario)
+    openings = Counter(n["incident"] for n in out["notifications"] if n["kind"] == "opened")
+    # One opening message per incident and channel of its group, however many alerts.
+    assert all(count == 1 for count in openings.values())
+    assert set(openings) <= {i["id"] for i in out["incidents"]}
+    assert sum(1 for n in out["notifications"] if n["kind"] == "crisis_declared") == len(
+        crisis_declarations(out)
+    )
+
+
 # --- cross-source ----------------------------------------------------------------------------
 
 

@@ -9,12 +9,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from prometheus_client import CollectorRegistry
 
 from core.bus import Entry, Stream
+from core.config import Settings
 from core.errors import StorageUnavailableError
-from core.metrics import RuntimeMetrics, make_runtime_metrics
+from core.metrics import RuntimeMetrics, make_notify_metrics, make_runtime_metrics
 from core.models import Notification
+from core.rules import Rules, RulesRef
 from core.runtime import run_stage, step
 from core.storage import Storage
 from core.store import Ack, Changes, Store
+from notify.render import Renderer
 from notify.worker import NotifyStage
 from tests.conftest import T0, StorageFactory
 
@@ -102,10 +105,13 @@ async def test_an_entry_whose_consumer_dies_each_time_is_dead_lettered(
 
 async def test_malformed_entries_are_set_aside_with_their_reason(storage: Storage) -> None:
     registry, metrics = _metrics()
-    stage = NotifyStage(storage.store, metrics)
-    await storage.bus.publish(Stream.TICKETS, ["{not json"])
+    stage = NotifyStage(
+        storage.store, RulesRef(Rules()), Renderer("Europe/Madrid"), Settings(),
+        make_notify_metrics(registry), metrics,
+    )  # fmt: skip
+    await storage.bus.publish(Stream.INCIDENTS, ["{not json"])
     assert await step(stage, storage.bus, "w", metrics) == 1
-    [letter] = await storage.bus.dead_letters(Stream.TICKETS)
+    [letter] = await storage.bus.dead_letters(Stream.INCIDENTS)
     assert (letter.body, letter.reason, letter.group) == ("{not json", "malformed_entry", "notify")
     labels = {"stage": "notify", "reason": "malformed_entry"}
     assert registry.get_sample_value("sereno_bus_dead_letters_total", labels) == 1

@@ -10,6 +10,10 @@ import pytest
 from sereno.cli import main
 
 BASE_RULES = """\
+notifications:
+  channels:
+    desk: {type: webhook, url: {env: SERENO_DESK_URL}}
+  default: {channels: [desk]}
 services:
   payroll: {name: Payroll, criticality: high, users: 3000, hosts: ["pay-*"]}
   billing: {name: Billing, criticality: high, users: 1200, hosts: ["bill-*"]}
@@ -123,7 +127,7 @@ def test_the_json_names_each_difference_and_a_rules_folder_will_do(
     assert sorted((p["incident"], p["kind"]) for p in out["pages"]["gained"]) == [
         (incident, kind)
         for incident in ("INC-2", "INC-3", "INC-4")
-        for kind in ("ticket_created", "ticket_resolved")
+        for kind in ("opened", "resolved")
     ]
     [change] = out["priority_changes"]
     assert (change["base_id"], change["other_id"], change["from"], change["to"]) == (
