@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts unit bench clean
+.PHONY: run test lint typecheck contracts unit bench report-screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: lint typecheck contracts unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+# A sample day's daily report as report.png (and report.html) to look at; needs chromium.
+report-screenshot: $(STAMP)
+	$(BIN)/python bench/report_screenshot.py --out report.png
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .pytest_cache .ruff_cache

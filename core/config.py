@@ -9,6 +9,7 @@ import enum
 import os
 from pathlib import Path
 from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -113,6 +114,51 @@ class IngestSettings(BaseModel):
         return self.sources.get(name, SourceSettings())
 
 
+class EmailDelivery(BaseModel):
+    """The daily report by email (SMTP), the HTML as the message and the Markdown beside it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, gt=0, lt=65536)
+    sender: str = Field(min_length=3, description="From: address")
+    to: tuple[str, ...] = Field(min_length=1, description="Recipients")
+    username: str = ""
+    password: Secret | None = None
+    starttls: bool = Field(default=True, description="Upgrade to TLS when the server offers it")
+    use_tls: bool = Field(default=False, description="TLS from the start (port 465)")
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class WebhookDelivery(BaseModel):
+    """The daily report POSTed as JSON (the report's JSON form) to a URL."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://")
+    token: Secret | None = Field(default=None, description="Sent as a Bearer token")
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class ReportSettings(BaseModel):
+    """The daily report: when `serve` produces it and where it goes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hour: int = Field(default=9, ge=0, le=23, description="Local hour of the meeting")
+    minute: int = Field(default=0, ge=0, le=59)
+    schedule: bool = Field(default=True, description="Produce it in `serve` at that time")
+    folder: Path | None = Field(
+        default=None, description="Write daily-YYYY-MM-DD.{html,md,json} here"
+    )
+    email: EmailDelivery | None = None
+    webhook: WebhookDelivery | None = None
+    top: int = Field(default=10, gt=0, le=100, description="Lines in each top list")
+    recurring_min: int = Field(
+        default=3, ge=2, description="Incidents in 7 days that make a problem candidate"
+    )
+
+
 class NotifySettings(BaseModel):
     """How notifications are written and delivered."""
 
@@ -190,6 +236,16 @@ class Settings(BaseModel):
     ingest: IngestSettings = IngestSettings()
     notify: NotifySettings = NotifySettings()
     ticket_backends: TicketBackends = TicketBackends()
+    report: ReportSettings = ReportSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError("write an IANA time zone, for example Europe/Madrid") from e
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -273,4 +329,12 @@ def load_settings(path: Path | None, **overrides: object) -> Settings:
             for name in ("data_dir", "rules_dir", "runbooks_dir")
             if not getattr(settings, name).is_absolute() and name not in given
         }
+        | _report_folder(settings, base)
     )
+
+
+def _report_folder(settings: Settings, base: Path) -> dict[str, object]:
+    folder = settings.report.folder
+    if folder is None or folder.is_absolute():
+        return {}
+    return {"report": settings.report.model_copy(update={"folder": base / folder})}

@@ -519,3 +519,16 @@ class Suppression(Frozen):
     service: str
     by: str = Field(description="silence:<id>, maintenance:<window> or heartbeat:<name>")
     reason: str
+
+
+class AlertVolume(Frozen):
+    """How many alerts of one name came from one source in one hour, and what became of
+    them: the daily report's raw counts. Correlate commits them as increments with the
+    alerts they count, so a redelivered batch never counts twice."""
+
+    hour: AwareDatetime = Field(description="Start of the hour (UTC) they were received in")
+    source: str
+    name: str
+    received: int = 0
+    deduplicated: int = Field(default=0, description="Repeats of an alert already known")
+    suppressed: int = Field(default=0, description="Taken by a silence or maintenance window")

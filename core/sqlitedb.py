@@ -105,6 +105,17 @@ CREATE TABLE IF NOT EXISTS notifications (
     incident_id TEXT NOT NULL,
     body TEXT NOT NULL
 );
+-- Alerts received per hour, source and name, and what became of them: the daily report's.
+CREATE TABLE IF NOT EXISTS alert_volumes (
+    hour TEXT NOT NULL,
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    received INTEGER NOT NULL,
+    deduplicated INTEGER NOT NULL,
+    suppressed INTEGER NOT NULL,
+    PRIMARY KEY (hour, source, name)
+);
+CREATE TABLE IF NOT EXISTS markers (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- The delivery outbox: pending notifications by their next attempt.
 CREATE TABLE IF NOT EXISTS notification_outbox (
     id TEXT PRIMARY KEY,

@@ -21,6 +21,7 @@ from core.models import (
 )
 from core.store import IncidentFilter, Store
 from correlate import crisis, lifecycle
+from correlate.volume import VolumeTally
 
 OPEN_LIMIT = 100_000
 
@@ -54,6 +55,7 @@ class Batch:
         self.repeats: dict[str, dict[str, lifecycle.Repeats]] = {}
         self.suppressions: list[Suppression] = []
         self.heartbeats: dict[str, datetime] = {}
+        self.volume = VolumeTally()
         self._stored_owner: dict[str, str] = {}
         self._owner: dict[str, str] = {}
         self._owned: dict[str, set[str]] = {}

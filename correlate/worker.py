@@ -76,6 +76,7 @@ class CorrelateStage:
         )
         for _, entry in good:
             if isinstance(entry.root, AlertReceived):
+                batch.volume.received(entry.root.alert)
                 await self._apply(batch, entry.root.alert, rules)
             elif isinstance(entry.root, IncidentCommand):
                 await self._command(batch, entry.root)
@@ -99,6 +100,7 @@ class CorrelateStage:
                 changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
         changes.suppressions = batch.suppressions
         changes.heartbeats = batch.heartbeats
+        changes.alert_volumes = batch.volume.volumes()
         if any(isinstance(e.root, Tick) for _, e in good):
             # Time passes downstream after the events it caused here.
             changes.publish.append((Stream.INCIDENTS, Tick(at=now).model_dump_json()))
@@ -131,6 +133,7 @@ class CorrelateStage:
             incident = await batch.incident(state.incident_id)
         if change is Change.REPEAT or change is Change.UNKNOWN_RESOLVED:
             self._metrics.alerts_deduplicated.inc()
+            batch.volume.deduplicated(alert)
             if incident is not None and change is Change.REPEAT:
                 batch.repeat(incident, alert)
         elif change is Change.RESOLVED and incident is not None:
@@ -195,6 +198,7 @@ class CorrelateStage:
         found = suppression(alert, placement.service, rules, await batch.silences(), now)
         if found is not None and record:
             batch.suppressions.append(found)
+            batch.volume.suppressed(alert)
             self._metrics.alerts_suppressed.labels(found.by.partition(":")[0]).inc()
         return found is not None
 

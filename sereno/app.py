@@ -19,7 +19,7 @@ from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
-from sereno import api, incident_commands, reload, runbook_pages, silences
+from sereno import api, incident_commands, reload, reports, runbook_pages, silences
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -123,6 +123,13 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
                 name="scheduler",
             )
         )  # fmt: skip
+        if settings.report.schedule:
+            tasks.append(
+                asyncio.create_task(
+                    reports.run_daily_reports(storage.store, settings, pipeline.clock, stopping),
+                    name="daily-report",
+                )
+            )
     yield
     stopping.set()
     # Each stage finishes the batch in hand; what it has not acknowledged comes back at restart.
@@ -159,6 +166,7 @@ def create_app(
     silences.add_routes(app)
     incident_commands.add_routes(app)
     runbook_pages.add_routes(app)
+    reports.add_routes(app)
     reload.add_routes(app)
     add_ops_routes(app)
     return app

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,10 +16,13 @@ from core.clock import WallClock
 from core.config import ConfigError, Settings, StageName, load_settings
 from core.rules import Rules, RulesError, RulesRef, RulesVersion, load_rules, read_rules
 from core.runbooks import load_runbooks
+from report.render import ReportFormat, render
 from sereno.app import create_app
 from sereno.reload import reload_on_sighup
+from sereno.reports import produce
 
 if TYPE_CHECKING:
+    from report.model import DailyReport
     from sereno.compare import Comparison
     from sereno.replay import ReplayResult
 
@@ -64,11 +68,52 @@ def _parser() -> argparse.ArgumentParser:
         "what they would have done differently",
     )
 
+    replay.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="also write the daily report of the replayed day to FILE (.html, .md or .json)",
+    )
+    replay.add_argument(
+        "--report-date",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="which day's report (default: the first due after the last line)",
+    )
+
+    report = commands.add_parser("report", help="the operations reports")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    daily = report_commands.add_parser("daily", help="write the daily operations report")
+    daily.add_argument(
+        "--date", type=_day, metavar="YYYY-MM-DD", help="the meeting's day (default: latest due)"
+    )
+    daily.add_argument(
+        "--format", choices=[f.value for f in ReportFormat], default="html", help="html, md, json"
+    )
+    daily.add_argument("--out", type=Path, help="write to FILE instead of standard output")
+    daily.add_argument("--config", type=Path, help="settings file (YAML)")
+    daily.add_argument("--data", type=Path, help="folder of the embedded data file (./data)")
+    daily.add_argument("--redis", metavar="URL", help="read the state from Redis instead")
+
     rules = commands.add_parser("rules", help="work with the rules")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser("check", help="validate the rules and explain each error")
     check.add_argument("--config", type=Path, help="settings file (YAML)")
     return parser
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date: write YYYY-MM-DD") from None
+
+
+def _report_format(path: Path) -> ReportFormat:
+    try:
+        return ReportFormat(path.suffix.lstrip(".").replace("markdown", "md"))
+    except ValueError:
+        raise ConfigError(f"{path}: name the report .html, .md or .json") from None
 
 
 def _settings_and_rules(config: Path | None, **overrides: object) -> tuple[Settings, Rules]:
@@ -109,6 +154,7 @@ def _replay(args: argparse.Namespace) -> int:
     from sereno.replay import ReplayError, run_replay  # noqa: PLC0415
 
     settings, rules = _settings_and_rules(args.config)
+    daily: DailyReport | None = None
     try:
         if args.compare_config is not None:
             base_label = str(args.config) if args.config else str(settings.rules_dir)
@@ -117,11 +163,30 @@ def _replay(args: argparse.Namespace) -> int:
                 run_comparison(args.file, (base_label, settings, rules), other)
             )
         else:
-            result = asyncio.run(run_replay(args.file, settings, rules))
+            replayed = asyncio.run(
+                run_replay(args.file, settings, rules, report=args.report is not None,
+                           report_day=args.report_date)
+            )  # fmt: skip
+            result, daily = replayed, replayed.report
     except ReplayError as e:
         print(f"sereno replay: {e}", file=sys.stderr)  # noqa: T201 - the command's own output
         return EXIT_USAGE
     print(result.to_json() if args.json else result.to_text())  # noqa: T201
+    if args.report is not None and daily is not None:
+        args.report.write_text(
+            render(daily, _report_format(args.report), settings.language),
+            encoding="utf-8",
+        )
+    return 0
+
+
+def _report_daily(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, data_dir=args.data, redis_url=args.redis)
+    text = asyncio.run(produce(settings, args.date, ReportFormat(args.format), WallClock().now()))
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
     return 0
 
 
@@ -151,14 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    commands = {
+        "serve": _serve, "worker": _worker, "replay": _replay, "report": _report_daily,
+        "rules": _rules_check,
+    }  # fmt: skip
     try:
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "worker":
-            return _worker(args)
-        if args.command == "replay":
-            return _replay(args)
-        return _rules_check(args)
+        return commands[args.command](args)
     except ConfigError as e:
         print(f"sereno: configuration error:\n{e}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE

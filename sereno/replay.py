@@ -6,7 +6,7 @@ import json
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -20,6 +20,8 @@ from core.runtime import drain
 from core.scheduler import tick
 from core.store import IncidentFilter
 from ingest.problems import PayloadError
+from report.daily import daily_report, report_day_after
+from report.model import DailyReport
 from sereno.pipeline import build_pipeline
 
 MAX_LIST = 1_000_000
@@ -81,6 +83,8 @@ class ReplayResult:
     alerts: int
     rejected: list[dict[str, object]] = field(default_factory=list)
     elapsed_s: float = 0.0
+    report: DailyReport | None = None
+    """The daily report, when asked for: as the store knew it when the replay ended."""
 
     def as_dict(self) -> dict[str, object]:
         incidents = [_incident_json(i) for i in self.incidents]
@@ -161,8 +165,17 @@ def _incident_json(incident: Incident) -> dict[str, object]:
     return body
 
 
-async def run_replay(path: Path, settings: Settings, rules: Rules) -> ReplayResult:
-    """Feed every line of `path` to the receiver at its moment and let the stages run."""
+async def run_replay(
+    path: Path,
+    settings: Settings,
+    rules: Rules,
+    *,
+    report: bool = False,
+    report_day: date | None = None,
+) -> ReplayResult:
+    """Feed every line of `path` to the receiver at its moment and let the stages run.
+    With `report`, also compute the daily report of `report_day` (default: the first
+    report due after the last line)."""
     lines = read_lines(path)
     stamped = [line.at for _, line in lines if line.at is not None]
     start = min(stamped) if stamped else datetime.now(UTC).replace(microsecond=0)
@@ -199,6 +212,10 @@ async def run_replay(path: Path, settings: Settings, rules: Rules) -> ReplayResu
             tickets = await store.list_tickets(MAX_LIST)
             notifications = await store.list_notifications(MAX_LIST)
             suppressed = await store.list_suppressions(MAX_LIST)
+            daily = None
+            if report:
+                day = report_day or report_day_after(settings, clock.now())
+                daily = await daily_report(store, settings, day, clock.now())
         finally:
             await pipeline.storage.close()
     return ReplayResult(
@@ -210,4 +227,5 @@ async def run_replay(path: Path, settings: Settings, rules: Rules) -> ReplayResu
         alerts=alerts,
         rejected=rejected,
         elapsed_s=time.perf_counter() - began,
+        report=daily,
     )

@@ -22,6 +22,7 @@ from core.scheduler import run_scheduler
 from sereno.app import add_ops_routes, create_app
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
+from sereno.reports import run_daily_reports
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,14 @@ async def run_worker(
 async def _run(pipeline: Pipeline, stage: StageName, stopping: asyncio.Event) -> None:
     if stage is StageName.SCHEDULER:
         # Ticks on the alerts stream make timers fall due (hold-downs, silent monitors,
-        # crisis durations); several schedulers at once are harmless.
-        await run_scheduler(pipeline.storage.bus, pipeline.clock, pipeline.settings.tick_s,
-                            stopping)  # fmt: skip
+        # crisis durations); several schedulers at once are harmless. The daily report is
+        # not: two schedulers could both send it, so run one with report.schedule on.
+        settings = pipeline.settings
+        jobs = [run_scheduler(pipeline.storage.bus, pipeline.clock, settings.tick_s, stopping)]
+        if settings.report.schedule:
+            jobs.append(run_daily_reports(pipeline.storage.store, settings, pipeline.clock,
+                                          stopping))  # fmt: skip
+        await asyncio.gather(*jobs)
         return
     # The ticketer worker also runs the delivery loop of each external ticket backend.
     storage = pipeline.storage

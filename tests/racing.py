@@ -6,7 +6,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from core.matchers import Silence
-from core.models import AlertState, Incident, Notification, NotifyState, Suppression, Ticket
+from core.models import (
+    AlertState,
+    AlertVolume,
+    Incident,
+    Notification,
+    NotifyState,
+    Suppression,
+    Ticket,
+)
 from core.store import Changes, IncidentFilter, Store
 
 
@@ -79,6 +87,12 @@ class RacingStore:
 
     async def list_notifications(self, limit: int = 5000) -> list[Notification]:
         return await self._store.list_notifications(limit)
+
+    async def alert_volumes(self, since: datetime, until: datetime) -> list[AlertVolume]:
+        return await self._store.alert_volumes(since, until)
+
+    async def marker(self, name: str) -> str | None:
+        return await self._store.marker(name)
 
     async def get_notification(self, notification_id: str) -> Notification | None:
         return await self._store.get_notification(notification_id)

@@ -25,6 +25,7 @@ from core.bus import DeadLetter, NotPendingError, Stream
 from core.matchers import Silence
 from core.models import (
     AlertState,
+    AlertVolume,
     Incident,
     IncidentStatus,
     Notification,
@@ -80,6 +81,10 @@ class Changes:
     suppressions: list[Suppression] = field(default_factory=list)
     heartbeats: dict[str, datetime] = field(default_factory=dict)
     """heartbeat name: its latest sign of life"""
+    alert_volumes: list[AlertVolume] = field(default_factory=list)
+    """Added to the stored counts of the same hour, source and name."""
+    markers: dict[str, str] = field(default_factory=dict)
+    """name: value, replacing the stored one (e.g. the last daily report produced)"""
     publish: list[tuple[Stream, str]] = field(default_factory=list)
     acks: list[Ack] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -234,6 +239,15 @@ class Store(Protocol):
 
     async def list_notifications(self, limit: int = 5000) -> list[Notification]:
         """Oldest first."""
+        ...
+
+    async def alert_volumes(self, since: datetime, until: datetime) -> list[AlertVolume]:
+        """The counts of every hour starting at or after `since` and before `until`,
+        ordered by hour, source and name."""
+        ...
+
+    async def marker(self, name: str) -> str | None:
+        """The value last committed for marker `name`, if any."""
         ...
 
     async def get_notification(self, notification_id: str) -> Notification | None: ...

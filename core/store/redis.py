@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -18,6 +18,7 @@ from core.errors import StorageUnavailableError
 from core.matchers import Silence
 from core.models import (
     AlertState,
+    AlertVolume,
     Incident,
     IncidentStatus,
     Notification,
@@ -36,6 +37,7 @@ from core.store.redis_keys import (
     sized,
     ticket_pair,
     unsized,
+    volume_parts,
 )
 
 PAGE = 1000
@@ -281,6 +283,41 @@ class RedisStore:
             )
             bodies = await self._bodies(self._keys.notification_body, members)
         return [Notification.model_validate_json(b) for b in bodies]
+
+    async def alert_volumes(self, since: datetime, until: datetime) -> list[AlertVolume]:
+        keys = self._keys
+        lower, upper = since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()
+        found: list[AlertVolume] = []
+        with unavailable():
+            members = [
+                text(m)
+                for m in await self._db.client.zrangebylex(
+                    keys.alert_volumes, f"[{lower}", f"({upper}"
+                )
+            ]
+            for start in range(0, len(members), PAGE):
+                chunk = members[start : start + PAGE]
+                counts = [
+                    await self._db.client.hmget(key, chunk)
+                    for key in (keys.alert_volume_received, keys.alert_volume_deduplicated,
+                                keys.alert_volume_suppressed)
+                ]  # fmt: skip
+                for member, received, deduplicated, suppressed in zip(chunk, *counts, strict=True):
+                    hour, source, name = volume_parts(member)
+                    found.append(
+                        AlertVolume(
+                            hour=datetime.fromisoformat(hour), source=source, name=name,
+                            received=int(optional_text(received) or 0),
+                            deduplicated=int(optional_text(deduplicated) or 0),
+                            suppressed=int(optional_text(suppressed) or 0),
+                        )
+                    )  # fmt: skip
+        return sorted(found, key=lambda v: (v.hour, v.source, v.name))
+
+    async def marker(self, name: str) -> str | None:
+        with unavailable():
+            value = await self._db.client.hget(self._keys.markers, name)
+        return optional_text(value)
 
     async def get_notification(self, notification_id: str) -> Notification | None:
         with unavailable():

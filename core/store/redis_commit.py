@@ -21,7 +21,7 @@ from core.models import AlertStatus, Incident, Severity
 from core.redisdb import RedisDatabase
 from core.store import Changes
 from core.store.known import incident_text
-from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys
+from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys, volume_field
 
 _NAMES = ", ".join(name.upper() for name in StoreKeys.__dataclass_fields__)
 
@@ -63,6 +63,8 @@ local notify_states = records(3)
 local silences = records(3)
 local suppressions = records(1)
 local heartbeats = records(2)
+local volumes = records(4)
+local markers = records(2)
 local published = records(2)
 local buried = records(8)
 local acks = {}
@@ -242,6 +244,15 @@ end
 for _, s in ipairs(states) do
   redis.call('HSET', ALERT_STATE, s[1], s[2])
 end
+for _, v in ipairs(volumes) do
+  redis.call('ZADD', ALERT_VOLUMES, 0, v[1])
+  redis.call('HINCRBY', ALERT_VOLUME_RECEIVED, v[1], v[2])
+  redis.call('HINCRBY', ALERT_VOLUME_DEDUPLICATED, v[1], v[3])
+  redis.call('HINCRBY', ALERT_VOLUME_SUPPRESSED, v[1], v[4])
+end
+for _, m in ipairs(markers) do
+  redis.call('HSET', MARKERS, m[1], m[2])
+end
 for _, t in ipairs(tickets) do
   local id, incident_id, backend, created, body, due = unpack(t)
   local tm = redis.call('HGET', TICKET_MEMBER, id)
@@ -357,6 +368,13 @@ def _state(changes: Changes) -> list[str | int]:
     args.append(len(changes.heartbeats))
     for name, at in changes.heartbeats.items():
         args += [name, at.isoformat()]
+    args.append(len(changes.alert_volumes))
+    for v in changes.alert_volumes:
+        args += [volume_field(v.hour.isoformat(), v.source, v.name),
+                 v.received, v.deduplicated, v.suppressed]  # fmt: skip
+    args.append(len(changes.markers))
+    for name, value in changes.markers.items():
+        args += [name, value]
     return args
 
 

@@ -13,6 +13,10 @@ an unresolved incident (`incident-resources-of` remembers them per incident);
 `open-site-services` counts the unresolved incidents of each `sized site` + service;
 `tickets-due` holds `due_at NUL insertion number|id` of each ticket with a timer
 (`ticket-due` remembers each one's member).
+
+Alert volumes: `alert-volumes` holds `hour NUL sized source` + name of every counted hour,
+source and name; `alert-volume-received` (and `-deduplicated`, `-suppressed`) count under it.
+
 The delivery outbox `notification-outbox` and the timers `notify-states-due` are sorted
 sets scored by epoch seconds, members the ids (ties sort by id, as SQLite's ORDER BY).
 """
@@ -61,6 +65,11 @@ class StoreKeys:
     silences_by_time: str
     suppressions: str
     heartbeats: str
+    alert_volumes: str
+    alert_volume_received: str
+    alert_volume_deduplicated: str
+    alert_volume_suppressed: str
+    markers: str
     notification_outbox: str
     notify_state_body: str
     notify_states_due: str
@@ -110,3 +119,15 @@ def ticket_pair(incident_id: str, backend: str) -> str:
 def member_id(member: str) -> str:
     """The id at the end of a `time|insertion number|id` member."""
     return member.split("|", 2)[2]
+
+
+def volume_field(hour: str, source: str, name: str) -> str:
+    """The `alert-volumes` member of one hour, source and name; sorts by hour first."""
+    return f"{hour}\x00{sized(source)}{name}"
+
+
+def volume_parts(member: str) -> tuple[str, str, str]:
+    """Hour, source and name of an `alert-volumes` member."""
+    hour, _, rest = member.partition("\x00")
+    source, name = unsized(rest)
+    return hour, source, name

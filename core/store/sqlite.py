@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from core.bus import Stream
 from core.bus.sqlite import SqliteBus, acknowledge, append, bury
@@ -12,6 +12,7 @@ from core.matchers import Silence
 from core.models import (
     AlertState,
     AlertStatus,
+    AlertVolume,
     Incident,
     IncidentStatus,
     Notification,
@@ -146,6 +147,22 @@ class SqliteStore:
                 (n.id, n.at.isoformat(), n.incident_id, n.model_dump_json())
                 for n in changes.notifications
             ],
+        )
+        conn.executemany(
+            "INSERT INTO alert_volumes"
+            " (hour, source, name, received, deduplicated, suppressed) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (hour, source, name) DO UPDATE SET"
+            " received = received + excluded.received,"
+            " deduplicated = deduplicated + excluded.deduplicated,"
+            " suppressed = suppressed + excluded.suppressed",
+            [
+                (v.hour.isoformat(), v.source, v.name, v.received, v.deduplicated, v.suppressed)
+                for v in changes.alert_volumes
+            ],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO markers (name, value) VALUES (?, ?)",
+            list(changes.markers.items()),
         )
         conn.executemany(
             "DELETE FROM notification_outbox WHERE id = ?",
@@ -316,6 +333,23 @@ class SqliteStore:
             "SELECT body FROM notifications ORDER BY at, rowid LIMIT ?", (limit,)
         ).fetchall()
         return [Notification.model_validate_json(body) for (body,) in rows]
+
+    async def alert_volumes(self, since: datetime, until: datetime) -> list[AlertVolume]:
+        rows = self._db.conn.execute(
+            "SELECT hour, source, name, received, deduplicated, suppressed FROM alert_volumes"
+            " WHERE hour >= ? AND hour < ? ORDER BY hour, source, name",
+            (since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()),
+        ).fetchall()
+        return [
+            AlertVolume(
+                hour=datetime.fromisoformat(hour), source=source, name=name, received=received,
+                deduplicated=deduplicated, suppressed=suppressed,
+            )
+            for hour, source, name, received, deduplicated, suppressed in rows
+        ]  # fmt: skip
+
+    async def marker(self, name: str) -> str | None:
+        return self._one("SELECT value FROM markers WHERE name = ?", (name,))
 
     async def get_notification(self, notification_id: str) -> Notification | None:
         body = self._one("SELECT body FROM notifications WHERE id = ?", (notification_id,))
