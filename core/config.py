@@ -6,7 +6,6 @@ Nothing else reads the environment or the settings file.
 from __future__ import annotations
 
 import enum
-import os
 from pathlib import Path
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +20,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from core.secrets import read_secret
 
 
 class StageName(enum.StrEnum):
@@ -46,20 +47,8 @@ class Secret(BaseModel):
         given = [name for name in ("env", "file", "value") if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError("give the secret as exactly one of {env: VARIABLE} or {file: PATH}")
-        if self.env is not None:
-            text = os.environ.get(self.env, "")
-            if not text:
-                raise ValueError(f"environment variable {self.env} is not set or empty")
-        elif self.file is not None:
-            try:
-                text = self.file.read_text(encoding="utf-8").strip()
-            except OSError as e:
-                raise ValueError(f"cannot read secret file {self.file}: {e.strerror}") from e
-            if not text:
-                raise ValueError(f"secret file {self.file} is empty")
-        else:
-            return self
-        object.__setattr__(self, "value", SecretStr(text))  # resolved once, here
+        if self.value is None:  # resolved once, here
+            object.__setattr__(self, "value", SecretStr(read_secret(self.env, self.file)))
         return self
 
     def reveal(self) -> bytes:

@@ -9,7 +9,6 @@ read when a message is delivered.
 from __future__ import annotations
 
 import enum
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -17,6 +16,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from core.rules.base import Duration, Section
+from core.secrets import read_secret
 
 EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s<>]+@[^@\s<>]+$")]
 """An address such as ops@example.org."""
@@ -36,19 +36,7 @@ class SecretRef(Section):
 
     def reveal(self) -> str:
         """The secret's text; ValueError saying what is missing when it cannot be read."""
-        if self.env is not None:
-            value = os.environ.get(self.env, "")
-            if not value:
-                raise ValueError(f"environment variable {self.env} is not set or empty")
-            return value
-        assert self.file is not None  # noqa: S101 - the validator guarantees one of the two
-        try:
-            value = self.file.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise ValueError(f"cannot read secret file {self.file}: {e.strerror}") from e
-        if not value:
-            raise ValueError(f"secret file {self.file} is empty")
-        return value
+        return read_secret(self.env, self.file)
 
 
 class ChannelType(enum.StrEnum):
