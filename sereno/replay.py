@@ -88,6 +88,7 @@ class ReplayResult:
 
     def as_dict(self) -> dict[str, object]:
         incidents = [_incident_json(i) for i in self.incidents]
+        real = [i for i in self.incidents if i.merged_into is None]
         return {
             "incidents": incidents,
             "tickets": [t.model_dump(mode="json") for t in self.tickets],
@@ -98,14 +99,14 @@ class ReplayResult:
                 "requests": self.requests,
                 "alerts": self.alerts,
                 "rejected_requests": len(self.rejected),
-                "incidents": len(self.incidents),
+                # A merged incident was a stand-in for its root cause's: not one more.
+                "incidents": len(real),
+                "merged_incidents": len(self.incidents) - len(real),
                 "tickets": len(self.tickets),
                 "notifications": len(self.notifications),
                 "suppressed": len(self.suppressed),
-                "crises": sum(1 for i in self.incidents if i.crisis),
-                "compression": (
-                    round(self.alerts / len(self.incidents), 2) if self.incidents else None
-                ),
+                "crises": sum(1 for i in real if i.crisis),
+                "compression": round(self.alerts / len(real), 2) if real else None,
                 "elapsed_s": round(self.elapsed_s, 3),
                 "alerts_per_s": round(self.alerts / self.elapsed_s, 1) if self.elapsed_s else None,
             },
@@ -117,7 +118,8 @@ class ReplayResult:
     def to_text(self) -> str:
         out = [
             (
-                f"{self.requests} requests, {self.alerts} alerts -> {len(self.incidents)} "
+                f"{self.requests} requests, {self.alerts} alerts -> "
+                f"{sum(1 for i in self.incidents if i.merged_into is None)} "
                 f"incidents, {len(self.tickets)} tickets, {len(self.notifications)} notifications, "
                 f"{len(self.suppressed)} suppressed"
             )
