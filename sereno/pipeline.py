@@ -27,6 +27,7 @@ from notify.delivery import Deliverer
 from notify.render import Renderer
 from notify.worker import NotifyStage
 from ticketer.backends.base import TicketBackend
+from ticketer.backends.jira import JiraTicketBackend
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
 from ticketer.worker import TicketerStage
@@ -86,13 +87,19 @@ def build_pipeline(
     if StageName.NOTIFY in settings.stages:
         deliverer = Deliverer(storage.store, rules, clock, settings.notify, notify_metrics)
     backends: list[TicketBackend] = []
-    webhook = settings.ticket_backends.webhook
-    if deliver and webhook is not None and StageName.TICKETER in settings.stages:
-        backends.append(WebhookTicketBackend(webhook))
-        stages.append(
-            DeliveryStage(storage.store, backends[-1], clock, ticketer_metrics, runtime_metrics,
-                          backoff_max_s=webhook.backoff_max_s)
-        )  # fmt: skip
+    configured = settings.ticket_backends
+    wanted: list[tuple[TicketBackend, float]] = []
+    if configured.webhook is not None:
+        wanted.append((WebhookTicketBackend(configured.webhook), configured.webhook.backoff_max_s))
+    if configured.jira is not None:
+        wanted.append((JiraTicketBackend(configured.jira), configured.jira.backoff_max_s))
+    if deliver and StageName.TICKETER in settings.stages:
+        for backend, backoff_max_s in wanted:
+            backends.append(backend)
+            stages.append(
+                DeliveryStage(storage.store, backend, clock, ticketer_metrics, runtime_metrics,
+                              backoff_max_s=backoff_max_s)
+            )  # fmt: skip
     return Pipeline(
         settings=settings,
         rules=rules,
