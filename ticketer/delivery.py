@@ -11,7 +11,7 @@ and the attempts made; a crash before that delivers it again, with the same deli
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tenacity import (
     AsyncRetrying,
@@ -40,11 +40,11 @@ def delivery_key(event: TicketEvent) -> str:
     return f"{event.ticket.id}:{event.kind.value}:{event.ticket.updated_at.isoformat()}"
 
 
-class _RetryAfterOrBackoff(wait_base):
+class RetryAfterOrBackoff(wait_base):
     """Waits as long as the backend's Retry-After asks, or the backoff, whichever is longer:
     a rate-limited backend refuses a call made before it said, and lengthens the wait."""
 
-    def __init__(self, backoff: wait_base) -> None:
+    def __init__(self, backoff: Callable[[RetryCallState], float]) -> None:
         self._backoff = backoff
 
     def __call__(self, retry_state: RetryCallState) -> float:
@@ -105,7 +105,7 @@ class DeliveryStage:
         ref = ""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(BackendUnavailableError),
-            wait=_RetryAfterOrBackoff(
+            wait=RetryAfterOrBackoff(
                 wait_random_exponential(multiplier=0.5, max=self._backoff_max_s)
             ),
             reraise=True,

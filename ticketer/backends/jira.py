@@ -10,6 +10,7 @@ not posted again when the issue already has it. Jira's errors: 429 and 5xx are w
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from json import loads
@@ -149,11 +150,12 @@ class JiraTicketBackend:
             )
         await self._call("POST", path, json={"transition": {"id": chosen[0]}})
 
-    def _auth(self) -> tuple[aiohttp.BasicAuth | None, dict[str, str]]:
-        token = self._settings.token.reveal().decode()
+    def _authorization(self) -> str:
+        token = self._settings.token.reveal()
         if self._settings.auth == "bearer":
-            return None, {"Authorization": f"Bearer {token}"}
-        return aiohttp.BasicAuth(self._settings.email, token), {}
+            return "Bearer " + token.decode()
+        pair = self._settings.email.encode() + b":" + token
+        return "Basic " + base64.b64encode(pair).decode()
 
     async def _call(
         self,
@@ -164,7 +166,6 @@ class JiraTicketBackend:
         json: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One request; Jira's answer as JSON ({} when it has no body), or the error."""
-        auth, headers = self._auth()
         url = self._settings.url.rstrip("/") + path
         timeout = aiohttp.ClientTimeout(total=self._settings.timeout_s)
         if self._session is None:
@@ -172,8 +173,8 @@ class JiraTicketBackend:
             self._session = aiohttp.ClientSession()
         try:
             async with self._session.request(
-                method, url, params=params, json=json, auth=auth,
-                headers={"Accept": "application/json", **headers}, timeout=timeout,
+                method, url, params=params, json=json, timeout=timeout,
+                headers={"Accept": "application/json", "Authorization": self._authorization()},
             ) as response:  # fmt: skip
                 text = await response.text()
                 body = _json(text)
