@@ -25,6 +25,7 @@ from correlate.worker import CorrelateStage
 from ingest.receiver import Receiver
 from notify.delivery import Deliverer
 from notify.render import Renderer
+from notify.tickets import TicketNotifyStage
 from notify.worker import NotifyStage
 from ticketer.backends.base import TicketBackend
 from ticketer.backends.jira import JiraTicketBackend
@@ -70,6 +71,7 @@ def build_pipeline(
     notify_metrics = make_notify_metrics(registry)
     receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
     ticketer_metrics = make_ticketer_metrics(registry)
+    renderer = Renderer(settings.timezone, settings.notify.templates_dir)
     candidates: dict[StageName, Stage] = {
         StageName.CORRELATE: CorrelateStage(
             storage.store, rules, clock, make_correlate_metrics(registry), runtime_metrics
@@ -78,11 +80,15 @@ def build_pipeline(
             storage.store, rules, clock, settings.base_url, ticketer_metrics, runtime_metrics,
         ),
         StageName.NOTIFY: NotifyStage(
-            storage.store, rules, Renderer(settings.timezone, settings.notify.templates_dir),
-            settings, notify_metrics, runtime_metrics,
+            storage.store, rules, renderer, settings, notify_metrics, runtime_metrics,
         ),
     }  # fmt: skip
     stages = [stage for name, stage in candidates.items() if name in settings.stages]
+    if StageName.NOTIFY in settings.stages:
+        stages.append(
+            TicketNotifyStage(storage.store, rules, renderer, settings, notify_metrics,
+                              runtime_metrics)
+        )  # fmt: skip
     deliverer = None
     if StageName.NOTIFY in settings.stages:
         deliverer = Deliverer(storage.store, rules, clock, settings.notify, notify_metrics)
