@@ -10,6 +10,7 @@ from datetime import datetime
 
 from core.bus import Entry, Stream
 from core.clock import Clock
+from core.incident_entries import incident_event_text
 from core.metrics import CorrelateMetrics, RuntimeMetrics
 from core.models import (
     Alert,
@@ -412,7 +413,7 @@ def _event(batch: Batch, incident: Incident, now: datetime) -> str:
     else:
         kind = IncidentEventKind.UPDATED
     before = batch.priority_before.get(incident.id, incident.priority)
-    return IncidentEvent(
+    event = IncidentEvent(
         kind=kind,
         at=now,
         incident=incident,
@@ -421,4 +422,5 @@ def _event(batch: Batch, incident: Incident, now: datetime) -> str:
             incident.id not in batch.opened
             and _PRIORITIES.index(incident.priority) < _PRIORITIES.index(before)
         ),
-    ).model_dump_json()
+    )
+    return incident_event_text(event)

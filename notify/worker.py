@@ -16,6 +16,7 @@ from datetime import datetime
 
 from core.bus import Entry, Stream
 from core.config import Settings
+from core.incident_entries import parse_incidents_entry
 from core.metrics import NotifyMetrics, RuntimeMetrics
 from core.models import (
     Incident,
@@ -62,7 +63,7 @@ class NotifyStage:
         self._runtime_metrics = runtime_metrics
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        decoded, bad = decode(entries, IncidentsEntry)
+        decoded, bad = decode(entries, IncidentsEntry, parse_incidents_entry)
         await set_aside(self._store, self, bad, self._runtime_metrics)
         if not decoded:
             return

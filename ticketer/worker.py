@@ -12,6 +12,7 @@ from datetime import datetime
 
 from core.bus import Entry, Stream
 from core.clock import Clock
+from core.incident_entries import parse_incidents_entry
 from core.metrics import RuntimeMetrics, TicketerMetrics
 from core.models import (
     Incident,
@@ -85,7 +86,7 @@ class TicketerStage:
         self._runtime_metrics = runtime_metrics
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        decoded, bad = decode(entries, IncidentsEntry)
+        decoded, bad = decode(entries, IncidentsEntry, parse_incidents_entry)
         await set_aside(self._store, self, bad, self._runtime_metrics)
         if not decoded:
             return

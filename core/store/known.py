@@ -1,53 +1,67 @@
-"""Incidents the process has already parsed or serialised, so neither is done twice.
+"""Incidents and tickets the process has already parsed or serialised, so neither is done twice.
 
 An incident of a storm holds thousands of alerts, and correlate reads it and the store writes
-it once for every alert that joins it: parsing and serialising it again each time made a day's
-replay grow with the square of the storm. Incidents are frozen, so the object parsed from a
-text can stand for that text for as long as the store holds exactly that text, and the text
-of an object never changes. Both stores share these memories: a hit needs the very same text
-(for a parse) or the very same object (for a text), so a memory can never be wrong, only
-missing. Only the latest version of each incident is kept, which bounds the memory.
+it once for every alert that joins it; its ticket lists every affected resource. Parsing and
+serialising them again each time made a day's replay grow with the square of the storm.
+Both are frozen, so the object parsed from a text can stand for that text for as long as the
+store holds exactly that text, and the text of an object never changes. A hit needs the very
+same text (for a parse) or the very same object (for a text), so a memory can never be
+wrong, only missing. Only the latest version of each is kept, which bounds the memory.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Generic, TypeVar
 
-from core.models import Incident
+from core.models import Incident, Ticket
 
-KEEP = 1024
-"""Incidents remembered, one version each; the least recently used are forgotten first."""
-
-_known: OrderedDict[str, tuple[str, Incident]] = OrderedDict()
-"""incident id -> (the text last read or written for it, the incident that text holds)"""
+M = TypeVar("M", Incident, Ticket)
 
 
-def _remember(incident: Incident, text: str) -> None:
-    _known[incident.id] = (text, incident)
-    _known.move_to_end(incident.id)
-    if len(_known) > KEEP:
-        _known.popitem(last=False)
+class Known(Generic[M]):
+    """The latest text and object of up to `keep` items of one model, by id."""
+
+    def __init__(self, model: type[M], keep: int = 1024) -> None:
+        self._model: type[M] = model
+        self._keep = keep
+        self._items: OrderedDict[str, tuple[str, M]] = OrderedDict()
+
+    def _remember(self, key: str, item: M, text: str) -> None:
+        self._items[key] = (text, item)
+        self._items.move_to_end(key)
+        if len(self._items) > self._keep:
+            self._items.popitem(last=False)
+
+    def parse(self, text: str) -> M:
+        """`model.model_validate_json(text)`, reusing the object already parsed from it."""
+        # The id is the first field of the text; comparing the whole text decides.
+        if text.startswith('{"id":"'):
+            known = self._items.get(text[7 : text.find('"', 7)])
+            if known is not None and known[0] == text:
+                self._items.move_to_end(known[1].id)
+                return known[1]
+        item = self._model.model_validate_json(text)
+        self._remember(item.id, item, text)
+        return item
+
+    def text(self, item: M) -> str:
+        """`item.model_dump_json()`, reusing the text already made for this very object."""
+        known = self._items.get(item.id)
+        if known is not None and known[1] is item:
+            return known[0]
+        text = item.model_dump_json()
+        self._remember(item.id, item, text)
+        return text
+
+
+INCIDENTS: Known[Incident] = Known(Incident)
+TICKETS: Known[Ticket] = Known(Ticket)
 
 
 def parse_incident(text: str) -> Incident:
-    """`Incident.model_validate_json(text)`, reusing the object already parsed from it."""
-    # The id comes first in the text; comparing the whole text decides.
-    start = text.find('"id":"')
-    if start != -1:
-        known = _known.get(text[start + 6 : text.find('"', start + 6)])
-        if known is not None and known[0] == text:
-            _known.move_to_end(known[1].id)
-            return known[1]
-    incident = Incident.model_validate_json(text)
-    _remember(incident, text)
-    return incident
+    return INCIDENTS.parse(text)
 
 
 def incident_text(incident: Incident) -> str:
-    """`incident.model_dump_json()`, reusing the text already made for this very object."""
-    known = _known.get(incident.id)
-    if known is not None and known[1] is incident:
-        return known[0]
-    text = incident.model_dump_json()
-    _remember(incident, text)
-    return text
+    return INCIDENTS.text(incident)

@@ -28,7 +28,7 @@ from core.models import (
 )
 from core.redisdb import RedisDatabase, optional_text, text, unavailable
 from core.store import Changes, ConflictError, IncidentFilter
-from core.store.known import parse_incident
+from core.store.known import TICKETS, parse_incident
 from core.store.redis_commit import COMMIT_LUA, pack
 from core.store.redis_keys import (
     StoreKeys,
@@ -251,7 +251,7 @@ class RedisStore:
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         with unavailable():
             body = await self._db.client.hget(self._keys.ticket_body, ticket_id)
-        return _parse(Ticket, body)
+        return None if body is None else TICKETS.parse(text(body))
 
     async def ticket_for_incident(self, incident_id: str, backend: str) -> Ticket | None:
         with unavailable():
@@ -259,14 +259,14 @@ class RedisStore:
                 keys=[self._keys.ticket_for, self._keys.ticket_body],
                 args=[ticket_pair(incident_id, backend)],
             )
-        return _parse(Ticket, body)
+        return None if body is None else TICKETS.parse(text(body))
 
     async def tickets_due(self, now: datetime) -> list[Ticket]:
         with unavailable():
             bodies = await self._db.script(_DUE)(
                 keys=[self._keys.tickets_due, self._keys.ticket_body], args=[now.isoformat()]
             )
-        return [Ticket.model_validate_json(text(b)) for b in bodies]
+        return [TICKETS.parse(text(b)) for b in bodies]
 
     async def list_tickets(self, limit: int = 500) -> list[Ticket]:
         with unavailable():
@@ -274,7 +274,7 @@ class RedisStore:
                 self._keys.tickets_by_time, "+", "-", 0, limit
             )
             bodies = await self._bodies(self._keys.ticket_body, members)
-        return [Ticket.model_validate_json(b) for b in bodies]
+        return [TICKETS.parse(text(b)) for b in bodies]
 
     async def list_notifications(self, limit: int = 5000) -> list[Notification]:
         with unavailable():

@@ -20,7 +20,7 @@ from core.bus.redis import BURY_LUA
 from core.models import AlertStatus, Incident, Severity
 from core.redisdb import RedisDatabase
 from core.store import Changes
-from core.store.known import incident_text
+from core.store.known import TICKETS, incident_text
 from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys, volume_field
 
 _NAMES = ", ".join(name.upper() for name in StoreKeys.__dataclass_fields__)
@@ -352,7 +352,7 @@ def _state(changes: Changes) -> list[str | int]:
         args += [s.fingerprint, s.model_dump_json()]
     args.append(len(changes.tickets))
     for t in changes.tickets:
-        args += [t.id, t.incident_id, t.backend, t.created_at.isoformat(), t.model_dump_json(),
+        args += [t.id, t.incident_id, t.backend, t.created_at.isoformat(), TICKETS.text(t),
                  t.due_at.isoformat() if t.due_at else ""]  # fmt: skip
     args.append(len(changes.notifications))
     for n in changes.notifications:

@@ -31,7 +31,7 @@ from core.store import (
     ConflictError,
     IncidentFilter,
 )
-from core.store.known import incident_text, parse_incident
+from core.store.known import TICKETS, incident_text, parse_incident
 
 _EXPECTED_BODY = {
     INCIDENT: "SELECT body FROM incidents WHERE id = ?",
@@ -136,7 +136,7 @@ class SqliteStore:
                     t.backend,
                     t.created_at.isoformat(),
                     t.due_at.isoformat() if t.due_at else None,
-                    t.model_dump_json(),
+                    TICKETS.text(t),
                 )
                 for t in changes.tickets
             ],
@@ -306,13 +306,13 @@ class SqliteStore:
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         body = self._one("SELECT body FROM tickets WHERE id = ?", (ticket_id,))
-        return None if body is None else Ticket.model_validate_json(body)
+        return None if body is None else TICKETS.parse(body)
 
     async def ticket_for_incident(self, incident_id: str, backend: str) -> Ticket | None:
         body = self._one(
             "SELECT body FROM tickets WHERE incident_id = ? AND backend = ?", (incident_id, backend)
         )
-        return None if body is None else Ticket.model_validate_json(body)
+        return None if body is None else TICKETS.parse(body)
 
     async def tickets_due(self, now: datetime) -> list[Ticket]:
         rows = self._db.conn.execute(
@@ -320,13 +320,13 @@ class SqliteStore:
             " ORDER BY due_at, rowid",
             (now.isoformat(),),
         ).fetchall()
-        return [Ticket.model_validate_json(body) for (body,) in rows]
+        return [TICKETS.parse(body) for (body,) in rows]
 
     async def list_tickets(self, limit: int = 500) -> list[Ticket]:
         rows = self._db.conn.execute(
             "SELECT body FROM tickets ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
         ).fetchall()
-        return [Ticket.model_validate_json(body) for (body,) in rows]
+        return [TICKETS.parse(body) for (body,) in rows]
 
     async def list_notifications(self, limit: int = 5000) -> list[Notification]:
         rows = self._db.conn.execute(
