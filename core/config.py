@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.models import Priority
 from core.secrets import read_secret
 
 
@@ -180,6 +181,49 @@ class WebhookBackend(BaseModel):
     )
 
 
+JIRA_PRIORITIES = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low", "P5": "Lowest"}
+
+
+class JiraBackend(BaseModel):
+    """The Jira ticket backend (REST API v2): Jira Cloud with an account's email and API
+    token (basic auth), or Jira Data Center with a personal access token (bearer)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", description="Base URL, https://example.atlassian.net")
+    project: str = Field(min_length=1, description="Project key, OPS")
+    issue_type: str = Field(default="Task", min_length=1)
+    auth: Literal["basic", "bearer"] = Field(
+        default="basic", description="basic: Cloud email + API token; bearer: Data Center PAT"
+    )
+    email: str = Field(default="", description="The account's email (basic auth)")
+    token: Secret
+    label_prefix: str = Field(
+        default="sereno-", pattern=r"^\S+$", description="Label that names the incident"
+    )
+    search_path: str = Field(
+        default="/rest/api/2/search",
+        pattern=r"^/",
+        description="JQL search; Jira Cloud's newer one is /rest/api/2/search/jql",
+    )
+    resolve_transition: str = Field(default="Done", min_length=1)
+    reopen_transition: str = Field(default="Reopen", min_length=1)
+    priorities: dict[Priority, str] = Field(
+        default_factory=lambda: {Priority(k): v for k, v in JIRA_PRIORITIES.items()},
+        description="Sereno priority -> Jira priority name; one left out is not set",
+    )
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries while it is down"
+    )
+
+    @model_validator(mode="after")
+    def _email_for_basic(self) -> Self:
+        if self.auth == "basic" and not self.email:
+            raise ValueError("auth: basic needs email (the Jira Cloud account's email)")
+        return self
+
+
 class TicketBackends(BaseModel):
     """External ticket backends, besides the builtin one; several at once are allowed.
     Each is fed from the `tickets` stream by a delivery loop of its own (its outbox)."""
@@ -187,6 +231,7 @@ class TicketBackends(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     webhook: WebhookBackend | None = None
+    jira: JiraBackend | None = None
 
 
 class Settings(BaseModel):

@@ -19,7 +19,15 @@ from core.scheduler import run_scheduler
 from ingest import http as ingest_http
 from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
-from sereno import api, incident_commands, reload, reports, runbook_pages, silences
+from sereno import (
+    api,
+    incident_commands,
+    reload,
+    reports,
+    runbook_pages,
+    silences,
+    ticket_callback,
+)
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -165,6 +173,7 @@ def create_app(
     api.add_routes(app)
     silences.add_routes(app)
     incident_commands.add_routes(app)
+    ticket_callback.add_routes(app)
     runbook_pages.add_routes(app)
     reports.add_routes(app)
     reload.add_routes(app)

@@ -25,8 +25,10 @@ from correlate.worker import CorrelateStage
 from ingest.receiver import Receiver
 from notify.delivery import Deliverer
 from notify.render import Renderer
+from notify.tickets import TicketNotifyStage
 from notify.worker import NotifyStage
 from ticketer.backends.base import TicketBackend
+from ticketer.backends.jira import JiraTicketBackend
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
 from ticketer.worker import TicketerStage
@@ -69,6 +71,7 @@ def build_pipeline(
     notify_metrics = make_notify_metrics(registry)
     receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
     ticketer_metrics = make_ticketer_metrics(registry)
+    renderer = Renderer(settings.timezone, settings.notify.templates_dir)
     candidates: dict[StageName, Stage] = {
         StageName.CORRELATE: CorrelateStage(
             storage.store, rules, clock, make_correlate_metrics(registry), runtime_metrics
@@ -77,22 +80,32 @@ def build_pipeline(
             storage.store, rules, clock, settings.base_url, ticketer_metrics, runtime_metrics,
         ),
         StageName.NOTIFY: NotifyStage(
-            storage.store, rules, Renderer(settings.timezone, settings.notify.templates_dir),
-            settings, notify_metrics, runtime_metrics,
+            storage.store, rules, renderer, settings, notify_metrics, runtime_metrics,
         ),
     }  # fmt: skip
     stages = [stage for name, stage in candidates.items() if name in settings.stages]
+    if StageName.NOTIFY in settings.stages:
+        stages.append(
+            TicketNotifyStage(storage.store, rules, renderer, settings, notify_metrics,
+                              runtime_metrics)
+        )  # fmt: skip
     deliverer = None
     if StageName.NOTIFY in settings.stages:
         deliverer = Deliverer(storage.store, rules, clock, settings.notify, notify_metrics)
     backends: list[TicketBackend] = []
-    webhook = settings.ticket_backends.webhook
-    if deliver and webhook is not None and StageName.TICKETER in settings.stages:
-        backends.append(WebhookTicketBackend(webhook))
-        stages.append(
-            DeliveryStage(storage.store, backends[-1], clock, ticketer_metrics, runtime_metrics,
-                          backoff_max_s=webhook.backoff_max_s)
-        )  # fmt: skip
+    configured = settings.ticket_backends
+    wanted: list[tuple[TicketBackend, float]] = []
+    if configured.webhook is not None:
+        wanted.append((WebhookTicketBackend(configured.webhook), configured.webhook.backoff_max_s))
+    if configured.jira is not None:
+        wanted.append((JiraTicketBackend(configured.jira), configured.jira.backoff_max_s))
+    if deliver and StageName.TICKETER in settings.stages:
+        for backend, backoff_max_s in wanted:
+            backends.append(backend)
+            stages.append(
+                DeliveryStage(storage.store, backend, clock, ticketer_metrics, runtime_metrics,
+                              backoff_max_s=backoff_max_s)
+            )  # fmt: skip
     return Pipeline(
         settings=settings,
         rules=rules,

@@ -11,9 +11,15 @@ and the attempts made; a crash before that delivers it again, with the same deli
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_random_exponential,
+)
+from tenacity.wait import wait_base
 
 from core.bus import Entry, Stream
 from core.clock import Clock
@@ -32,6 +38,22 @@ KEEP_ATTEMPTS = 50
 def delivery_key(event: TicketEvent) -> str:
     """Identifies one ticket change across redeliveries and retries."""
     return f"{event.ticket.id}:{event.kind.value}:{event.ticket.updated_at.isoformat()}"
+
+
+class RetryAfterOrBackoff(wait_base):
+    """Waits as long as the backend's Retry-After asks, or the backoff, whichever is longer:
+    a rate-limited backend refuses a call made before it said, and lengthens the wait."""
+
+    def __init__(self, backoff: Callable[[RetryCallState], float]) -> None:
+        self._backoff = backoff
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        backoff = self._backoff(retry_state)
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, BackendUnavailableError) and error.retry_after_s is not None:
+            return max(backoff, error.retry_after_s)
+        return backoff
 
 
 class DeliveryStage:
@@ -67,13 +89,15 @@ class DeliveryStage:
                 read = await self._store.ticket_for_incident(
                     event.ticket.incident_id, self._backend.name
                 )
-                attempts, ref = await self._deliver(event)
+                attempts, ref = await self._deliver(event, read)
                 copy = await self._copy(event, read, attempts, ref)
                 changes.put_ticket(copy)
                 changes.expect_ticket(copy.id, read)
             await self._store.commit(changes)
 
-    async def _deliver(self, event: TicketEvent) -> tuple[list[BackendCall], str]:
+    async def _deliver(
+        self, event: TicketEvent, sent: Ticket | None
+    ) -> tuple[list[BackendCall], str]:
         """Call the backend until it takes `event` or refuses it for good."""
         attempts: list[BackendCall] = []
         key = delivery_key(event)
@@ -81,13 +105,15 @@ class DeliveryStage:
         ref = ""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(BackendUnavailableError),
-            wait=wait_random_exponential(multiplier=0.5, max=self._backoff_max_s),
+            wait=RetryAfterOrBackoff(
+                wait_random_exponential(multiplier=0.5, max=self._backoff_max_s)
+            ),
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
                 try:
-                    ref = await self._backend.deliver(event, key)
+                    ref = await self._backend.deliver(event, key, sent)
                 except BackendUnavailableError as e:
                     self._record(attempts, action, "unavailable", str(e))
                     log.warning("%s: %s unavailable: %s", self.name, key, e)

@@ -427,9 +427,11 @@ def test_the_crisis_committee_hears_once_then_every_30_minutes_then_once_at_reco
     assert "Próxima actualización: 20 nov 2026 10:30 CET" in declared
     on_call = [(n["at"], n["kind"], n["channel"]) for n in out["notifications"]
                if n["channel"] != "comite-crisis-mail"]  # fmt: skip
-    # 32 alerts: one opening, one escalation nobody acknowledged, one resolution per channel.
+    # 32 alerts: one opening, the P1 response target (15m) missed, one escalation nobody
+    # acknowledged, one resolution per channel.
     assert on_call == [
         (at("09:00:00"), "opened", "sistemas-teams"),
+        (at("09:15:00"), "sla_breached", "sistemas-teams"),
         (at("09:20:00"), "escalated", "service-desk-webhook"),
         (at("12:00:00"), "resolved", "sistemas-teams"),
         (at("12:00:00"), "resolved", "service-desk-webhook"),

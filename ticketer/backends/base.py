@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-from core.models import TicketEvent
+from core.models import Ticket, TicketEvent
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a Retry-After header asks to wait: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class BackendUnavailableError(Exception):
@@ -27,9 +46,10 @@ class TicketBackend(Protocol):
     @property
     def name(self) -> str: ...
 
-    async def deliver(self, event: TicketEvent, key: str) -> str:
-        """Send `event` (`key` identifies it across retries); returns the ticket's reference
-        in the backend."""
+    async def deliver(self, event: TicketEvent, key: str, sent: Ticket | None) -> str:
+        """Send `event` (`key` identifies it across retries); `sent` is the ticket as this
+        backend last took it (with its `external_ref`), None before the first time. Returns
+        the ticket's reference in the backend."""
         ...
 
     async def close(self) -> None:

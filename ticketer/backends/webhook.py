@@ -15,8 +15,8 @@ import json
 import aiohttp
 
 from core.config import WebhookBackend
-from core.models import TicketEvent
-from ticketer.backends.base import BackendRejectedError, BackendUnavailableError
+from core.models import Ticket, TicketEvent
+from ticketer.backends.base import BackendRejectedError, BackendUnavailableError, retry_after
 
 NAME = "webhook"
 DELIVERY_HEADER = "X-Sereno-Delivery"
@@ -25,13 +25,6 @@ DELIVERY_HEADER = "X-Sereno-Delivery"
 def sign(secret: bytes, body: bytes) -> str:
     """The signature header's value for `body`."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 class WebhookTicketBackend:
@@ -47,7 +40,7 @@ class WebhookTicketBackend:
             await self._session.close()
             self._session = None
 
-    async def deliver(self, event: TicketEvent, key: str) -> str:
+    async def deliver(self, event: TicketEvent, key: str, sent: Ticket | None) -> str:  # noqa: ARG002 - each change carries the whole ticket
         body = json.dumps(
             {
                 "event": event.kind.value,
@@ -74,7 +67,7 @@ class WebhookTicketBackend:
                 if response.status == 429 or response.status >= 500:
                     raise BackendUnavailableError(
                         f"HTTP {response.status}: {text}",
-                        _retry_after(response.headers.get("Retry-After")),
+                        retry_after(response.headers.get("Retry-After")),
                     )
                 if response.status >= 400:
                     raise BackendRejectedError(f"HTTP {response.status}: {text}")
