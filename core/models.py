@@ -311,6 +311,10 @@ class Ticket(Frozen):
     runbook_url: str = ""
     incident_version: int = Field(default=0, description="Latest incident version applied")
     alert_count: int = 0
+    announced_alert_count: int | None = Field(
+        default=None,
+        description="Alerts when its latest change went downstream (None: not kept yet)",
+    )
     group: str = Field(default="", description="Support group that holds it")
     assignee: str = ""
     response_due_at: AwareDatetime | None = Field(default=None, description="SLA: acknowledge by")

@@ -31,6 +31,7 @@ from ticketer.backends.base import TicketBackend
 from ticketer.backends.jira import JiraTicketBackend
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
+from ticketer.texts import TicketTexts
 from ticketer.worker import TicketerStage
 
 
@@ -72,12 +73,14 @@ def build_pipeline(
     receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
     ticketer_metrics = make_ticketer_metrics(registry)
     renderer = Renderer(settings.timezone, settings.notify.templates_dir)
+    texts = TicketTexts(settings.language, settings.timezone)
     candidates: dict[StageName, Stage] = {
         StageName.CORRELATE: CorrelateStage(
             storage.store, rules, clock, make_correlate_metrics(registry), runtime_metrics
         ),
         StageName.TICKETER: TicketerStage(
             storage.store, rules, clock, settings.base_url, ticketer_metrics, runtime_metrics,
+            texts=texts,
         ),
         StageName.NOTIFY: NotifyStage(
             storage.store, rules, renderer, settings, notify_metrics, runtime_metrics,
@@ -98,7 +101,7 @@ def build_pipeline(
     if configured.webhook is not None:
         wanted.append((WebhookTicketBackend(configured.webhook), configured.webhook.backoff_max_s))
     if configured.jira is not None:
-        wanted.append((JiraTicketBackend(configured.jira), configured.jira.backoff_max_s))
+        wanted.append((JiraTicketBackend(configured.jira, texts), configured.jira.backoff_max_s))
     if deliver and StageName.TICKETER in settings.stages:
         for backend, backoff_max_s in wanted:
             backends.append(backend)

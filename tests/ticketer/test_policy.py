@@ -36,6 +36,7 @@ from core.storage import Storage
 from core.store import Changes
 from tests.conftest import T0
 from ticketer.sla import add_working_time
+from ticketer.texts import TicketTexts
 from ticketer.worker import TicketerStage
 
 RULES = TicketRules(
@@ -79,7 +80,7 @@ class Harness:
         self.metrics = make_ticketer_metrics(registry)
         self.stage = TicketerStage(
             storage.store, RulesRef(Rules(tickets=rules)), self.clock, "http://sereno",
-            self.metrics, self.runtime,
+            self.metrics, self.runtime, texts=TicketTexts("en", "Europe/Madrid"),
         )  # fmt: skip
         self.seen = 0
 
