@@ -345,6 +345,18 @@ class Ticket(Frozen):
         return bool(self.breaches)
 
 
+class WouldBeCall(Frozen):
+    """A call an external ticket backend would have made for one ticket change; a replay
+    lists them instead of making them."""
+
+    backend: str
+    action: str = Field(description="create, comment or transition")
+    ticket: str
+    incident: str
+    at: AwareDatetime
+    event: str = Field(description="The ticket change that calls for it")
+
+
 class IncidentEventKind(enum.StrEnum):
     OPENED = "opened"
     UPDATED = "updated"

@@ -71,6 +71,13 @@ class JiraTicketBackend:
             await self._session.close()
             self._session = None
 
+    def actions(self, event: TicketEvent) -> tuple[str, ...]:
+        if event.kind is TicketEventKind.CREATED:
+            return ("create",)
+        if event.kind in {TicketEventKind.RESOLVED, TicketEventKind.REOPENED}:
+            return ("comment", "transition")
+        return ("comment",)
+
     async def deliver(self, event: TicketEvent, key: str, sent: Ticket | None) -> str:
         ticket = event.ticket
         issue = sent.external_ref if sent is not None and sent.external_ref else ""
