@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.bus import Stream
 from core.clock import VirtualClock
 from core.config import Settings
 from core.models import AwareDatetime, Incident, Notification, Suppression, Ticket, WouldBeCall
@@ -25,6 +26,8 @@ from report.model import DailyReport
 from sereno.pipeline import build_pipeline
 
 MAX_LIST = 1_000_000
+TRIM_EVERY_TICKS = 20
+"""Streams are trimmed every this many ticks of the virtual clock (5 minutes by default)."""
 
 
 class ReplayError(Exception):
@@ -178,26 +181,30 @@ async def run_replay(
     *,
     report: bool = False,
     report_day: date | None = None,
+    data_dir: Path | None = None,
 ) -> ReplayResult:
     """Feed every line of `path` to the receiver at its moment and let the stages run.
     With `report`, also compute the daily report of `report_day` (default: the first
-    report due after the last line)."""
+    report due after the last line). The pipeline's data lives in a temporary folder, or
+    in `data_dir` (which must be empty) to be looked at afterwards."""
     lines = read_lines(path)
     stamped = [line.at for _, line in lines if line.at is not None]
     start = min(stamped) if stamped else datetime.now(UTC).replace(microsecond=0)
     ordered = sorted(lines, key=lambda item: _moment(item[1], start))
     clock = VirtualClock(start)
     began = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sereno-replay-") as data_dir:
+    with tempfile.TemporaryDirectory(prefix="sereno-replay-") as scratch:
         # Always embedded: a replay must never touch the live pipeline's Redis.
-        replay_settings = settings.model_copy(update={"data_dir": Path(data_dir), "redis_url": ""})
+        replay_settings = settings.model_copy(
+            update={"data_dir": data_dir or Path(scratch), "redis_url": ""}
+        )
         # External ticket backends are never called from a replay: their calls are listed.
         pipeline = build_pipeline(replay_settings, RulesRef(rules), clock, deliver=False)
         await pipeline.storage.open()
         try:
             alerts, rejected = 0, []
             every = timedelta(seconds=settings.tick_s)
-            next_tick = start + every
+            next_tick, ticks = start + every, 0
             for number, line in ordered:
                 moment = _moment(line, start)
                 # Time passes between requests as it would have live: timers fall due.
@@ -206,6 +213,12 @@ async def run_replay(
                     await tick(pipeline.storage.bus, clock)
                     await drain(pipeline.stages, pipeline.storage.bus, pipeline.runtime_metrics)
                     next_tick += every
+                    ticks += 1
+                    if ticks % TRIM_EVERY_TICKS == 0:
+                        # As a live worker trims now and then: a storm's events, each carrying
+                        # its whole incident, would otherwise pile up by the gigabyte in a day.
+                        for stream in Stream:
+                            await pipeline.storage.bus.trim(stream)
                 clock.advance_to(moment)
                 try:
                     alerts += await pipeline.receiver.accept(line.source, line.payload)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from core.models import Priority
 from report.compute import compute_daily
 from report.model import DailyReport
 from report.render import ReportFormat, markdown_text, render
@@ -63,3 +64,18 @@ def test_markdown_keeps_hostile_text_literal(report: DailyReport) -> None:
     # A table row stays one row: no line of the breakdowns is broken by a title.
     assert all(line.count("|") >= 2 for line in markdown.splitlines() if line.startswith("| INC"))
     assert HOSTILE not in markdown
+
+
+def test_a_long_breach_list_shows_the_most_urgent_first_and_counts_the_rest(
+    report: DailyReport,
+) -> None:
+    [first, *_] = report.sla.breaches
+    urgent = first.model_copy(update={"ticket_id": "TKT-99", "priority": Priority.P1})
+    many = report.model_copy(
+        update={"sla": report.sla.model_copy(update={"breaches": (first, first, urgent)})}
+    )
+    for report_format in (ReportFormat.HTML, ReportFormat.MARKDOWN):
+        text = render(many, report_format, limit=1)
+        listed = text[text.index("TKT-") : text.index("+ 2 more")]
+        assert "TKT-99" in listed
+        assert first.ticket_id not in listed
