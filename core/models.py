@@ -311,6 +311,10 @@ class Ticket(Frozen):
     runbook_url: str = ""
     incident_version: int = Field(default=0, description="Latest incident version applied")
     alert_count: int = 0
+    announced_alert_count: int | None = Field(
+        default=None,
+        description="Alerts when its latest change went downstream (None: not kept yet)",
+    )
     group: str = Field(default="", description="Support group that holds it")
     assignee: str = ""
     response_due_at: AwareDatetime | None = Field(default=None, description="SLA: acknowledge by")
@@ -339,6 +343,18 @@ class Ticket(Frozen):
     @property
     def breached(self) -> bool:
         return bool(self.breaches)
+
+
+class WouldBeCall(Frozen):
+    """A call an external ticket backend would have made for one ticket change; a replay
+    lists them instead of making them."""
+
+    backend: str
+    action: str = Field(description="create, comment or transition")
+    ticket: str
+    incident: str
+    at: AwareDatetime
+    event: str = Field(description="The ticket change that calls for it")
 
 
 class IncidentEventKind(enum.StrEnum):

@@ -8,21 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
-from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.models import Incident, Ticket
+from core.templating import LANGUAGES, Language, sandboxed_environment
 
-Language = Literal["en", "es"]
 SHIPPED = Path(__file__).parent / "templates"
-
-_MONTHS = {
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-    "es": ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"],
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,31 +48,14 @@ class Renderer:
     `email.html.j2` for HTML channels."""
 
     def __init__(self, timezone: str, operator_dir: Path | None = None) -> None:
-        self._zone = ZoneInfo(timezone)
-        self._envs = {lang: self._environment(lang, operator_dir) for lang in ("en", "es")}
+        self._timezone = timezone
+        self._envs = {lang: self._environment(lang, operator_dir) for lang in LANGUAGES}
 
-    def _environment(self, language: str, operator_dir: Path | None) -> SandboxedEnvironment:
+    def _environment(self, language: Language, operator_dir: Path | None) -> SandboxedEnvironment:
         folders = [SHIPPED / language]
         if operator_dir is not None:
             folders.insert(0, operator_dir / language)
-        env = SandboxedEnvironment(
-            loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders]),
-            undefined=StrictUndefined,
-            autoescape=lambda name: bool(name and name.endswith(".html.j2")),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
-        env.filters["when"] = lambda at: self._when(at, language)
-        env.filters["number"] = lambda n: f"{n:,}".replace(",", "." if language == "es" else ",")
-        return env
-
-    def _when(self, at: datetime | None, language: str) -> str:
-        if at is None:
-            return ""
-        local = at.astimezone(self._zone)
-        month = _MONTHS[language][local.month - 1]
-        return f"{local.day} {month} {local.year} {local:%H:%M} {local.tzname()}"
+        return sandboxed_environment(folders, language, self._timezone)
 
     def render(self, template: str, language: Language, context: MessageContext) -> Rendered:
         """The message `template` in `language`: its text, and the text as HTML."""

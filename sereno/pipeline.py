@@ -31,6 +31,8 @@ from ticketer.backends.base import TicketBackend
 from ticketer.backends.jira import JiraTicketBackend
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
+from ticketer.rehearsal import RehearsalStage
+from ticketer.texts import TicketTexts
 from ticketer.worker import TicketerStage
 
 
@@ -50,6 +52,8 @@ class Pipeline:
     """Sends the notifications the notify stage decided; None without the notify stage."""
     backends: list[TicketBackend] = field(default_factory=list)
     """External ticket backends the stages call; closed by the owner of the pipeline."""
+    rehearsals: list[RehearsalStage] = field(default_factory=list)
+    """Without delivery (replay): what each external backend would have been asked."""
 
 
 def build_pipeline(
@@ -62,7 +66,8 @@ def build_pipeline(
 ) -> Pipeline:
     """Create (without opening anything) the storage and every stage `settings` asks for.
     Loads the runbooks beside the rules if they are not loaded yet (RulesError if invalid).
-    With `deliver` false (replay), external ticket backends are never called."""
+    With `deliver` false (replay), external ticket backends are never called: the calls
+    they would have had are listed by `rehearsals`."""
     if rules.runbooks is None:
         rules.runbooks = load_runbooks(settings.runbooks_dir, rules.current)
     registry = registry or CollectorRegistry()
@@ -72,12 +77,14 @@ def build_pipeline(
     receiver = Receiver(storage.bus, rules, clock, make_ingest_metrics(registry), settings.ingest)
     ticketer_metrics = make_ticketer_metrics(registry)
     renderer = Renderer(settings.timezone, settings.notify.templates_dir)
+    texts = TicketTexts(settings.language, settings.timezone)
     candidates: dict[StageName, Stage] = {
         StageName.CORRELATE: CorrelateStage(
             storage.store, rules, clock, make_correlate_metrics(registry), runtime_metrics
         ),
         StageName.TICKETER: TicketerStage(
             storage.store, rules, clock, settings.base_url, ticketer_metrics, runtime_metrics,
+            texts=texts,
         ),
         StageName.NOTIFY: NotifyStage(
             storage.store, rules, renderer, settings, notify_metrics, runtime_metrics,
@@ -98,7 +105,7 @@ def build_pipeline(
     if configured.webhook is not None:
         wanted.append((WebhookTicketBackend(configured.webhook), configured.webhook.backoff_max_s))
     if configured.jira is not None:
-        wanted.append((JiraTicketBackend(configured.jira), configured.jira.backoff_max_s))
+        wanted.append((JiraTicketBackend(configured.jira, texts), configured.jira.backoff_max_s))
     if deliver and StageName.TICKETER in settings.stages:
         for backend, backoff_max_s in wanted:
             backends.append(backend)
@@ -106,6 +113,10 @@ def build_pipeline(
                 DeliveryStage(storage.store, backend, clock, ticketer_metrics, runtime_metrics,
                               backoff_max_s=backoff_max_s)
             )  # fmt: skip
+    rehearsals: list[RehearsalStage] = []
+    if not deliver and StageName.TICKETER in settings.stages:
+        rehearsals = [RehearsalStage(storage.store, b, runtime_metrics) for b, _ in wanted]
+        stages += rehearsals
     return Pipeline(
         settings=settings,
         rules=rules,
@@ -117,4 +128,5 @@ def build_pipeline(
         stages=stages,
         deliverer=deliverer,
         backends=backends,
+        rehearsals=rehearsals,
     )

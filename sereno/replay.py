@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from core.bus import Stream
 from core.clock import VirtualClock
 from core.config import Settings
-from core.models import AwareDatetime, Incident, Notification, Suppression, Ticket
+from core.models import AwareDatetime, Incident, Notification, Suppression, Ticket, WouldBeCall
 from core.rules import Rules, RulesRef
 from core.runtime import drain
 from core.scheduler import tick
@@ -88,6 +88,8 @@ class ReplayResult:
     elapsed_s: float = 0.0
     report: DailyReport | None = None
     """The daily report, when asked for: as the store knew it when the replay ended."""
+    backend_calls: list[WouldBeCall] = field(default_factory=list)
+    """What the configured external ticket backends would have been asked; none is called."""
 
     def as_dict(self) -> dict[str, object]:
         incidents = [_incident_json(i) for i in self.incidents]
@@ -98,6 +100,7 @@ class ReplayResult:
             "notifications": [_notification_json(n) for n in self.notifications],
             "suppressed": [s.model_dump(mode="json") for s in self.suppressed],
             "rejected": self.rejected,
+            "backend_calls": [c.model_dump(mode="json") for c in self.backend_calls],
             "stats": {
                 "requests": self.requests,
                 "alerts": self.alerts,
@@ -106,6 +109,7 @@ class ReplayResult:
                 "incidents": len(real),
                 "merged_incidents": len(self.incidents) - len(real),
                 "tickets": len(self.tickets),
+                "backend_calls": len(self.backend_calls),
                 "notifications": len(self.notifications),
                 "suppressed": len(self.suppressed),
                 "crises": sum(1 for i in real if i.crisis),
@@ -194,7 +198,7 @@ async def run_replay(
         replay_settings = settings.model_copy(
             update={"data_dir": data_dir or Path(scratch), "redis_url": ""}
         )
-        # External ticket backends are never called from a replay.
+        # External ticket backends are never called from a replay: their calls are listed.
         pipeline = build_pipeline(replay_settings, RulesRef(rules), clock, deliver=False)
         await pipeline.storage.open()
         try:
@@ -227,6 +231,7 @@ async def run_replay(
             tickets = await store.list_tickets(MAX_LIST)
             notifications = await store.list_notifications(MAX_LIST)
             suppressed = await store.list_suppressions(MAX_LIST)
+            backend_calls = [call for r in pipeline.rehearsals for call in r.calls]
             daily = None
             if report:
                 day = report_day or report_day_after(settings, clock.now())
@@ -243,4 +248,5 @@ async def run_replay(
         rejected=rejected,
         elapsed_s=time.perf_counter() - began,
         report=daily,
+        backend_calls=sorted(backend_calls, key=lambda c: c.at),
     )

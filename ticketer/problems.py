@@ -16,6 +16,7 @@ from core.models import (
     TicketStatus,
 )
 from core.rules import TicketRules
+from ticketer.texts import TicketTexts
 
 
 def recurrence_key(incident: Incident) -> str | None:
@@ -44,17 +45,9 @@ def recurrences(incident: Incident, recent: list[Incident]) -> list[Incident]:
     return sorted(same.values(), key=lambda i: (i.opened_at, i.id))
 
 
-def describe_problem(key: str, incidents: list[Incident], url: str) -> str:
+def describe_problem(key: str, incidents: list[Incident], url: str, texts: TicketTexts) -> str:
     service, _, name = key.removeprefix("problem:").partition("/")
-    lines = [
-        f"{name} on {service} has recurred {len(incidents)} times.",
-        "Find and remove the cause instead of fixing the symptom again.",
-        "",
-        "Incidents:",
-        *(f"- {i.id} {i.opened_at.isoformat()} {i.title} ({url}/api/v1/incidents/{i.id})"
-          for i in incidents),
-    ]  # fmt: skip
-    return "\n".join(lines)
+    return texts.problem_description(service, name, incidents, url)
 
 
 def problem_ticket(
@@ -64,9 +57,9 @@ def problem_ticket(
     incidents: list[Incident],
     url: str,
     now: datetime,
+    texts: TicketTexts,
 ) -> Ticket:
     """A new problem record linking `incidents`."""
-    ids = ", ".join(i.id for i in incidents)
     service, _, name = key.removeprefix("problem:").partition("/")
     worst = min((i.priority for i in incidents), key=list(Priority).index)
     return Ticket(
@@ -74,10 +67,10 @@ def problem_ticket(
         incident_id=key,
         backend=backend,
         category=TicketCategory.PROBLEM.value,
-        title=f"Problem: {name} keeps recurring on {service}",
+        title=texts.problem_title(service, name),
         priority=worst,
         service=service,
-        description=describe_problem(key, incidents, url),
+        description=describe_problem(key, incidents, url, texts),
         created_at=now,
         updated_at=now,
         announced_at=now,
@@ -85,12 +78,14 @@ def problem_ticket(
         incidents=tuple(i.id for i in incidents),
         history=(
             TicketChange(at=now, field="status", old=None, new=TicketStatus.OPEN.value,
-                         note=f"{len(incidents)} recurrences: {ids}"),
+                         note=texts.note("problem_opened", ids=[i.id for i in incidents])),
         ),
     )  # fmt: skip
 
 
-def link(problem: Ticket, incidents: list[Incident], url: str, now: datetime) -> Ticket | None:
+def link(
+    problem: Ticket, incidents: list[Incident], url: str, now: datetime, texts: TicketTexts
+) -> Ticket | None:
     """`problem` with the incidents of `incidents` it does not link yet; None if none is new.
     A resolved problem that recurs is open again."""
     new = [i for i in incidents if i.id not in problem.incidents]
@@ -99,12 +94,12 @@ def link(problem: Ticket, incidents: list[Incident], url: str, now: datetime) ->
     changes = [
         TicketChange(at=now, field="incidents", old=str(len(problem.incidents)),
                      new=str(len(problem.incidents) + len(new)),
-                     note=f"recurred: {', '.join(i.id for i in new)}")
+                     note=texts.note("problem_linked", ids=[i.id for i in new]))
     ]  # fmt: skip
     if problem.status is TicketStatus.RESOLVED:
         changes.append(
             TicketChange(at=now, field="status", old=TicketStatus.RESOLVED.value,
-                         new=TicketStatus.OPEN.value, note="the problem recurred")
+                         new=TicketStatus.OPEN.value, note=texts.note("problem_reopened"))
         )  # fmt: skip
     linked = (*problem.incidents, *(i.id for i in new))
     every = {i.id: i for i in incidents}
@@ -116,7 +111,7 @@ def link(problem: Ticket, incidents: list[Incident], url: str, now: datetime) ->
             "updated_at": now,
             "announced_at": now,
             "description": describe_problem(
-                problem.incident_id, [every[i] for i in linked if i in every], url
+                problem.incident_id, [every[i] for i in linked if i in every], url, texts
             ),
             "history": (*problem.history, *changes),
         }

@@ -32,6 +32,7 @@ from core.store import Ack, Changes, IncidentFilter, Store
 from ticketer import problems
 from ticketer.lifecycle import announce, breach, follow, hold, may_announce, new_ticket
 from ticketer.sla import new_breaches, next_due
+from ticketer.texts import IncidentPage, TicketTexts
 
 BUILTIN = "builtin"
 MAX_OPEN_SCAN = 10_000
@@ -77,8 +78,11 @@ class TicketerStage:
         base_url: str,
         metrics: TicketerMetrics,
         runtime_metrics: RuntimeMetrics,
+        *,
+        texts: TicketTexts,
     ) -> None:
         self._store = store
+        self._texts = texts
         self._rules = rules
         self._clock = clock
         self._base_url = base_url
@@ -128,8 +132,12 @@ class TicketerStage:
                 batch.by_id[found.id] = key
         return batch.tickets[key]
 
-    def _url(self, incident_id: str) -> str:
-        return f"{self._base_url}/api/v1/incidents/{incident_id}"
+    def _page(self, incident: Incident) -> IncidentPage:
+        service = self._rules.current.services.get(incident.service)
+        return IncidentPage(
+            url=f"{self._base_url}/api/v1/incidents/{incident.id}",
+            service_name=service.name if service else incident.service,
+        )
 
     async def _follow(self, batch: _Batch, event: IncidentEvent, rules: TicketRules) -> None:
         incident, now = event.incident, batch.now
@@ -139,13 +147,15 @@ class TicketerStage:
             return
         if incident.version <= ticket.incident_version:
             return  # redelivered or overtaken: the ticket already reflects this
-        followed = follow(ticket, incident, self._url(incident.id), now, rules)
+        followed = follow(ticket, incident, self._page(incident), now, rules, self._texts)
         if followed.status is not ticket.status:
             reopened = followed.status is TicketStatus.OPEN
             kind = TicketEventKind.REOPENED if reopened else TicketEventKind.RESOLVED
-            batch.put(incident.id, announce(followed, now, rules), kind)
+            batch.put(incident.id, announce(followed, now, rules, self._texts), kind)
         elif may_announce(ticket, now, rules):
-            batch.put(incident.id, announce(followed, now, rules), TicketEventKind.UPDATED)
+            batch.put(
+                incident.id, announce(followed, now, rules, self._texts), TicketEventKind.UPDATED
+            )
         else:
             batch.put(incident.id, hold(followed, rules), None)
 
@@ -161,7 +171,9 @@ class TicketerStage:
         ):
             return
         ticket_id = await self._store.next_id("TKT")
-        ticket = new_ticket(ticket_id, BUILTIN, incident, self._url(incident.id), batch.now, rules)
+        ticket = new_ticket(
+            ticket_id, BUILTIN, incident, self._page(incident), batch.now, rules, self._texts
+        )
         batch.put(incident.id, ticket, TicketEventKind.CREATED)
 
     async def _on_tick(self, batch: _Batch, rules: TicketRules) -> None:
@@ -175,10 +187,10 @@ class TicketerStage:
                 continue
             breaches = new_breaches(ticket, now)
             for found in breaches:
-                ticket = breach(ticket, [found], now, rules)
+                ticket = breach(ticket, [found], now, rules, self._texts)
                 batch.put(key, ticket, TicketEventKind.SLA_BREACHED)
             if ticket.update_held and may_announce(ticket, now, rules):
-                batch.put(key, announce(ticket, now, rules), TicketEventKind.UPDATED)
+                batch.put(key, announce(ticket, now, rules, self._texts), TicketEventKind.UPDATED)
             elif not breaches:
                 # Nothing left to do at this moment (a timer that no longer applies).
                 retimed = ticket.model_copy(update={"due_at": next_due(ticket, rules.coalesce)})
@@ -218,10 +230,10 @@ class TicketerStage:
         if current is None:
             ticket_id = await self._store.next_id("TKT")
             created = problems.problem_ticket(
-                ticket_id, BUILTIN, key, recurred, self._base_url, batch.now
+                ticket_id, BUILTIN, key, recurred, self._base_url, batch.now, self._texts
             )
             batch.put(key, created, TicketEventKind.CREATED)
             return
-        linked = problems.link(current, recurred, self._base_url, batch.now)
+        linked = problems.link(current, recurred, self._base_url, batch.now, self._texts)
         if linked is not None:
             batch.put(key, linked, TicketEventKind.UPDATED)

@@ -28,6 +28,7 @@ from core.storage import Storage
 from core.store import IncidentFilter
 from correlate.worker import CorrelateStage
 from tests.conftest import T0
+from ticketer.texts import TicketTexts
 from ticketer.worker import TicketerStage
 
 
@@ -90,6 +91,7 @@ async def test_time_passes_downstream_after_the_events_it_caused(
         "http://sereno",
         make_ticketer_metrics(registry),
         runtime,
+        texts=TicketTexts("en", "Europe/Madrid"),
     )
     stages: list[Stage] = [correlate, ticketer]
     await storage.bus.publish(Stream.ALERTS, [_received("w1", "web-1")])

@@ -18,6 +18,7 @@ from tests.ticketer.jira_fake import EMAIL, TOKEN, FakeJira
 from ticketer.backends.base import BackendRejectedError, BackendUnavailableError, retry_after
 from ticketer.backends.jira import JiraTicketBackend
 from ticketer.delivery import RetryAfterOrBackoff
+from ticketer.texts import TicketTexts
 
 
 @pytest.fixture
@@ -26,6 +27,9 @@ async def fake() -> AsyncIterator[FakeJira]:
     await jira.start()
     yield jira
     await jira.close()
+
+
+TEXTS = TicketTexts("en", "Europe/Madrid")
 
 
 def settings(fake: FakeJira, token: str = TOKEN, **overrides: object) -> JiraBackend:
@@ -50,7 +54,7 @@ def event(kind: TicketEventKind, current: Ticket) -> TicketEvent:
 
 
 async def test_create_comment_resolve_reopen(fake: FakeJira) -> None:
-    backend = JiraTicketBackend(settings(fake))
+    backend = JiraTicketBackend(settings(fake), TEXTS)
     try:
         opened = ticket()
         key = await backend.deliver(event(TicketEventKind.CREATED, opened), "k1", None)
@@ -85,7 +89,7 @@ async def test_create_comment_resolve_reopen(fake: FakeJira) -> None:
 
 async def test_lost_answer_is_found_by_label_not_created_twice(fake: FakeJira) -> None:
     fake.drop_creates = 1
-    backend = JiraTicketBackend(settings(fake))
+    backend = JiraTicketBackend(settings(fake), TEXTS)
     try:
         created = event(TicketEventKind.CREATED, ticket())
         with pytest.raises(BackendUnavailableError):
@@ -99,7 +103,7 @@ async def test_lost_answer_is_found_by_label_not_created_twice(fake: FakeJira) -
 
 
 async def test_update_for_an_issue_never_created_creates_it(fake: FakeJira) -> None:
-    backend = JiraTicketBackend(settings(fake))
+    backend = JiraTicketBackend(settings(fake), TEXTS)
     try:
         key = await backend.deliver(event(TicketEventKind.UPDATED, ticket()), "k1", None)
         assert fake.labelled() == {"sereno-INC-42": 1}
@@ -109,7 +113,7 @@ async def test_update_for_an_issue_never_created_creates_it(fake: FakeJira) -> N
 
 
 async def test_bad_field_is_refused_for_good_with_jiras_words(fake: FakeJira) -> None:
-    backend = JiraTicketBackend(settings(fake, priorities={Priority.P2: "Urgent"}))
+    backend = JiraTicketBackend(settings(fake, priorities={Priority.P2: "Urgent"}), TEXTS)
     try:
         with pytest.raises(
             BackendRejectedError, match="HTTP 400: priority: Priority name 'Urgent'"
@@ -123,7 +127,7 @@ async def test_bad_field_is_refused_for_good_with_jiras_words(fake: FakeJira) ->
 async def test_wrong_token_is_refused_and_names_the_setting(
     fake: FakeJira, caplog: pytest.LogCaptureFixture
 ) -> None:
-    backend = JiraTicketBackend(settings(fake, token="expired"))  # noqa: S106 - a wrong one
+    backend = JiraTicketBackend(settings(fake, token="expired"), TEXTS)  # noqa: S106 - a wrong one
     try:
         with caplog.at_level(logging.ERROR), pytest.raises(BackendRejectedError, match="401"):
             await backend.deliver(event(TicketEventKind.CREATED, ticket()), "k1", None)
@@ -133,7 +137,7 @@ async def test_wrong_token_is_refused_and_names_the_setting(
 
 
 async def test_unknown_issue_is_refused(fake: FakeJira) -> None:
-    backend = JiraTicketBackend(settings(fake))
+    backend = JiraTicketBackend(settings(fake), TEXTS)
     sent = ticket(external_ref="OPS-999")
     try:
         with pytest.raises(BackendRejectedError, match="404: Issue does not exist"):
@@ -143,7 +147,7 @@ async def test_unknown_issue_is_refused(fake: FakeJira) -> None:
 
 
 async def test_missing_transition_names_the_setting(fake: FakeJira) -> None:
-    backend = JiraTicketBackend(settings(fake, resolve_transition="Close Issue"))
+    backend = JiraTicketBackend(settings(fake, resolve_transition="Close Issue"), TEXTS)
     try:
         key = await backend.deliver(event(TicketEventKind.CREATED, ticket()), "k1", None)
         with pytest.raises(
@@ -161,7 +165,7 @@ async def test_rate_limit_and_outage_are_retryable_with_their_wait(
     fake: FakeJira, status: int
 ) -> None:
     fake.unavailable, fake.retry_after = [status], {status: "7"}
-    backend = JiraTicketBackend(settings(fake))
+    backend = JiraTicketBackend(settings(fake), TEXTS)
     try:
         with pytest.raises(BackendUnavailableError) as raised:
             await backend.deliver(event(TicketEventKind.CREATED, ticket()), "k1", None)

@@ -4,6 +4,7 @@ ticket, problem records for recurring incidents."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
@@ -36,6 +37,7 @@ from core.storage import Storage
 from core.store import Changes
 from tests.conftest import T0
 from ticketer.sla import add_working_time
+from ticketer.texts import TicketTexts
 from ticketer.worker import TicketerStage
 
 RULES = TicketRules(
@@ -79,7 +81,7 @@ class Harness:
         self.metrics = make_ticketer_metrics(registry)
         self.stage = TicketerStage(
             storage.store, RulesRef(Rules(tickets=rules)), self.clock, "http://sereno",
-            self.metrics, self.runtime,
+            self.metrics, self.runtime, texts=TicketTexts("en", "Europe/Madrid"),
         )  # fmt: skip
         self.seen = 0
 
@@ -238,3 +240,27 @@ def test_business_hours_skip_nights_weekends_and_holidays() -> None:
     assert due == datetime.fromisoformat("2026-12-07T11:00:00+01:00")
     due = add_working_time(friday_evening, timedelta(hours=14), sla)
     assert due == datetime.fromisoformat("2026-12-09T10:00:00+01:00")
+
+
+async def test_a_storm_leaves_a_history_read_at_a_glance(storage: Storage) -> None:
+    h = Harness(storage)
+    await h.event(IncidentEventKind.OPENED, _incident(alerts=1))
+    # 600 alerts join over 30 minutes, one every 3 seconds, ticks every 30 seconds.
+    for n in range(2, 602):
+        at = T0 + timedelta(seconds=3 * n)
+        h.clock.advance_to(at)
+        await h.event(IncidentEventKind.UPDATED, _incident(alerts=n))
+        if n % 10 == 0:
+            await h.tick(at)
+    await h.tick(T0 + timedelta(minutes=40))
+    ticket = await h.ticket()
+    assert ticket.alert_count == 601
+    joins = [c for c in ticket.history if c.field == "alerts"]
+    # One entry per coalesced update (every 5 minutes), never one per alert.
+    assert 6 <= len(joins) <= 8
+    assert all(b.at - a.at >= RULES.coalesce for a, b in itertools.pairwise(joins))
+    assert [(c.old, c.new) for c in joins][-1][1] == "601"
+    assert sum(int(c.new) - int(c.old or 0) for c in joins) == 600
+    assert joins[0].note == f"{int(joins[0].new) - 1} alerts joined; {joins[0].new} in all"
+    # Besides the summaries: opened, the group that holds it, the response target missed.
+    assert [c.field for c in ticket.history if c.field != "alerts"] == ["status", "group", "sla"]

@@ -26,6 +26,7 @@ from core.storage import Storage
 from core.store import Store
 from tests.conftest import T0
 from tests.racing import RacingStore
+from ticketer.texts import TicketTexts
 from ticketer.worker import TicketerStage
 
 
@@ -57,6 +58,7 @@ async def test_redelivered_and_repeated_events_make_one_ticket(storage: Storage)
         "http://sereno",
         make_ticketer_metrics(registry),
         runtime,
+        texts=TicketTexts("en", "Europe/Madrid"),
     )
     opened = _event(IncidentEventKind.OPENED, _incident(1))
     await storage.bus.publish(Stream.INCIDENTS, [opened, opened])
@@ -87,8 +89,9 @@ async def test_two_ticketers_racing_on_one_incident_make_one_ticket(storage: Sto
     def ticketer(store: Store) -> TicketerStage:
         metrics = make_ticketer_metrics(CollectorRegistry())
         return TicketerStage(
-            store, RulesRef(Rules()), VirtualClock(T0), "http://sereno", metrics, runtime
-        )
+            store, RulesRef(Rules()), VirtualClock(T0), "http://sereno", metrics, runtime,
+            texts=TicketTexts("en", "Europe/Madrid"),
+        )  # fmt: skip
 
     opened = _event(IncidentEventKind.OPENED, _incident(1))
     updated = _event(IncidentEventKind.UPDATED, _incident(2))
@@ -114,8 +117,9 @@ async def test_a_ticketer_holding_an_older_event_never_turns_a_ticket_back(
     def ticketer(store: Store) -> TicketerStage:
         metrics = make_ticketer_metrics(CollectorRegistry())
         return TicketerStage(
-            store, RulesRef(Rules()), VirtualClock(T0), "http://sereno", metrics, runtime
-        )
+            store, RulesRef(Rules()), VirtualClock(T0), "http://sereno", metrics, runtime,
+            texts=TicketTexts("en", "Europe/Madrid"),
+        )  # fmt: skip
 
     await storage.bus.publish(Stream.INCIDENTS, [_event(IncidentEventKind.OPENED, _incident(1))])
     await drain([ticketer(storage.store)], storage.bus, runtime)

@@ -52,6 +52,11 @@ class TicketBackend(Protocol):
         the ticket's reference in the backend."""
         ...
 
+    def actions(self, event: TicketEvent) -> tuple[str, ...]:
+        """The calls `deliver` makes for `event` on a backend that has the ticket from its
+        first change on (create, comment, transition), named without making any."""
+        ...
+
     async def close(self) -> None:
         """Let go of connections; called once by the owner when the stage stops."""
         ...

@@ -21,6 +21,7 @@ import aiohttp
 from core.config import JiraBackend
 from core.models import Ticket, TicketChange, TicketEvent, TicketEventKind
 from ticketer.backends.base import BackendRejectedError, BackendUnavailableError, retry_after
+from ticketer.texts import TicketTexts
 
 NAME = "jira"
 API = "/rest/api/2"
@@ -47,28 +48,21 @@ def _errors(status: int, body: object) -> str:
     return f"HTTP {status}: " + ("; ".join(parts) or "no detail given")
 
 
-def comment_text(event: TicketEvent, sent: Ticket | None, key: str) -> str:
+def comment_text(event: TicketEvent, sent: Ticket | None, key: str, texts: TicketTexts) -> str:
     """What changed since the backend last took the ticket, one change a line, then the
     delivery key that makes a repeated comment recognisable."""
     ticket = event.ticket
     earlier = len(sent.history) if sent is not None else 0
     changes: tuple[TicketChange, ...] = ticket.history[earlier:] or ticket.history[-1:]
-    lines = [f"{event.kind.value}: {ticket.title} ({ticket.priority.value})"]
-    lines += [
-        f"- {c.at.isoformat()} {c.field}: {c.old or '-'} -> {c.new}"
-        + (f" ({c.note})" if c.note else "")
-        for c in changes
-    ]
-    lines += [f"{b.target.value} SLA target missed (due {b.due_at.isoformat()})" for b in (
-        ticket.breaches[-1:] if event.kind is TicketEventKind.SLA_BREACHED else ())]  # fmt: skip
-    return "\n".join([*lines, "", DELIVERY_MARK + key])
+    return "\n".join([texts.comment(event, changes), "", DELIVERY_MARK + key])
 
 
 class JiraTicketBackend:
     name = NAME
 
-    def __init__(self, settings: JiraBackend) -> None:
+    def __init__(self, settings: JiraBackend, texts: TicketTexts) -> None:
         self._settings = settings
+        self._texts = texts
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -76,6 +70,13 @@ class JiraTicketBackend:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def actions(self, event: TicketEvent) -> tuple[str, ...]:
+        if event.kind is TicketEventKind.CREATED:
+            return ("create",)
+        if event.kind in {TicketEventKind.RESOLVED, TicketEventKind.REOPENED}:
+            return ("comment", "transition")
+        return ("comment",)
 
     async def deliver(self, event: TicketEvent, key: str, sent: Ticket | None) -> str:
         ticket = event.ticket
@@ -85,7 +86,7 @@ class JiraTicketBackend:
             return await self._create(ticket)
         if event.kind is TicketEventKind.CREATED:
             return issue  # an earlier try created it; its answer was lost
-        await self._comment(issue, comment_text(event, sent, key), key)
+        await self._comment(issue, comment_text(event, sent, key, self._texts), key)
         if event.kind is TicketEventKind.RESOLVED:
             await self._transition(issue, self._settings.resolve_transition, want_done=True)
         elif event.kind is TicketEventKind.REOPENED:

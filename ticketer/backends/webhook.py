@@ -15,7 +15,7 @@ import json
 import aiohttp
 
 from core.config import WebhookBackend
-from core.models import Ticket, TicketEvent
+from core.models import Ticket, TicketEvent, TicketEventKind
 from ticketer.backends.base import BackendRejectedError, BackendUnavailableError, retry_after
 
 NAME = "webhook"
@@ -39,6 +39,14 @@ class WebhookTicketBackend:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def actions(self, event: TicketEvent) -> tuple[str, ...]:
+        # One POST per change; named by what it asks of the ticket system.
+        if event.kind is TicketEventKind.CREATED:
+            return ("create",)
+        if event.kind in {TicketEventKind.RESOLVED, TicketEventKind.REOPENED}:
+            return ("transition",)
+        return ("comment",)
 
     async def deliver(self, event: TicketEvent, key: str, sent: Ticket | None) -> str:  # noqa: ARG002 - each change carries the whole ticket
         body = json.dumps(
