@@ -247,7 +247,11 @@ class Settings(BaseModel):
     timezone: str = "Europe/Madrid"
     language: Literal["en", "es"] = "en"
     stages: tuple[StageName, ...] = tuple(StageName)
-    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    sqlite_synchronous: Literal["NORMAL", "FULL", "OFF"] = Field(
+        default="NORMAL",
+        description="NORMAL survives the process being killed, FULL also a power cut; "
+        "OFF only the former, never waiting for the disk (replay's scratch data)",
+    )
     redis_url: str = Field(
         default="",
         description="redis://HOST:PORT/DB to keep streams and state in Redis; empty: embedded",

@@ -3,7 +3,9 @@
 Calls run on the event loop's thread. In WAL mode with synchronous=NORMAL a commit
 is a write to the OS page cache and takes microseconds, less than a hop to a worker
 thread would; it survives the process being killed. synchronous=FULL adds an fsync
-per commit and also survives losing power.
+per commit and also survives losing power. synchronous=OFF never waits for the disk, not
+even at checkpoints: for data thrown away afterwards (a replay's), where a storm's writes
+would otherwise leave it waiting on the disk half the time.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-Synchronous = Literal["NORMAL", "FULL"]
+Synchronous = Literal["NORMAL", "FULL", "OFF"]
 SCHEMA_VERSION = 3
 """Version of the data file's tables; a file of another version is refused, never guessed."""
 

@@ -195,9 +195,11 @@ async def run_replay(
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sereno-replay-") as scratch:
         # Always embedded: a replay must never touch the live pipeline's Redis.
+        # Its data is thrown away at the end: never wait for the disk.
         replay_settings = settings.model_copy(
-            update={"data_dir": data_dir or Path(scratch), "redis_url": ""}
-        )
+            update={"data_dir": data_dir or Path(scratch), "redis_url": "",
+                    "sqlite_synchronous": "OFF"}
+        )  # fmt: skip
         # External ticket backends are never called from a replay: their calls are listed.
         pipeline = build_pipeline(replay_settings, RulesRef(rules), clock, deliver=False)
         await pipeline.storage.open()
