@@ -6,6 +6,7 @@ Nothing else reads the environment or the settings file.
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,7 @@ from pydantic import (
 )
 
 from core.models import Priority
+from core.rules.base import Duration
 from core.secrets import read_secret
 
 
@@ -234,6 +236,45 @@ class TicketBackends(BaseModel):
     jira: JiraBackend | None = None
 
 
+class AlertmanagerAckBack(BaseModel):
+    """Acknowledging an incident silences its firing Alertmanager alerts there, so
+    Alertmanager stops notifying about what a person has already taken."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", description="Alertmanager, http://alertmanager:9093")
+    duration: Duration = Field(
+        default=timedelta(hours=4), description="How long the silence lasts (90m, 4h, 1d)"
+    )
+    created_by: str = Field(default="sereno", min_length=1, max_length=256)
+    expire_on_resolve: bool = Field(
+        default=True, description="Expire the silence when the incident resolves"
+    )
+    auth_header: str = Field(default="Authorization", min_length=1)
+    auth: Secret | None = Field(
+        default=None, description="The header's whole value, e.g. 'Bearer <token>'"
+    )
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries while it is down"
+    )
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("a silence must last a while; write for example 4h")
+        return value
+
+
+class AcknowledgeBack(BaseModel):
+    """Sources told when a person acknowledges an incident; off unless one is named."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alertmanager: AlertmanagerAckBack | None = None
+
+
 class Settings(BaseModel):
     """Everything `serve`, `replay` and the workers need to know, from one YAML file."""
 
@@ -274,6 +315,7 @@ class Settings(BaseModel):
     ingest: IngestSettings = IngestSettings()
     notify: NotifySettings = NotifySettings()
     ticket_backends: TicketBackends = TicketBackends()
+    acknowledge_back: AcknowledgeBack = AcknowledgeBack()
     report: ReportSettings = ReportSettings()
 
     @field_validator("timezone")

@@ -89,6 +89,7 @@ class TicketerMetrics:
     tickets_created: Counter
     sla_breaches: Counter
     deliveries: Counter
+    acknowledge_back: Counter
 
 
 def make_ticketer_metrics(registry: CollectorRegistry) -> TicketerMetrics:
@@ -109,6 +110,13 @@ def make_ticketer_metrics(registry: CollectorRegistry) -> TicketerMetrics:
             "sereno_ticketer_delivery_attempts_total",
             "Calls to external ticket backends, by backend and outcome.",
             ["backend", "outcome"],
+            registry=registry,
+        ),
+        acknowledge_back=Counter(
+            "sereno_ticketer_acknowledge_back_calls_total",
+            "Calls telling a source an incident was acknowledged or resolved, by source and "
+            "outcome.",
+            ["source", "outcome"],
             registry=registry,
         ),
     )

@@ -180,6 +180,10 @@ class IncidentAlert(Frozen):
     last_seen: StampDatetime
     count: int = 1
     flapping: bool = False
+    labels: Labels = Field(
+        default_factory=dict,
+        description="The source's labels, its identity there (silencing it needs them)",
+    )
 
 
 class TimelineEntry(Frozen):

@@ -52,6 +52,7 @@ def _member(arrival: Arrival) -> IncidentAlert:
         first_seen=alert.received_at,
         last_seen=alert.received_at,
         flapping=arrival.flapping,
+        labels=alert.labels,
     )
 
 

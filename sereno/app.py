@@ -148,6 +148,8 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
             await task
     for backend in pipeline.backends:
         await backend.close()
+    for silencer in pipeline.silencers:
+        await silencer.close()
 
 
 def create_app(

@@ -27,11 +27,13 @@ from notify.delivery import Deliverer
 from notify.render import Renderer
 from notify.tickets import TicketNotifyStage
 from notify.worker import NotifyStage
+from ticketer.acknowledge_back import AcknowledgeBackStage
 from ticketer.backends.base import TicketBackend
 from ticketer.backends.jira import JiraTicketBackend
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
 from ticketer.rehearsal import RehearsalStage
+from ticketer.silencer import AlertmanagerSilencer
 from ticketer.texts import TicketTexts
 from ticketer.worker import TicketerStage
 
@@ -54,6 +56,8 @@ class Pipeline:
     """External ticket backends the stages call; closed by the owner of the pipeline."""
     rehearsals: list[RehearsalStage] = field(default_factory=list)
     """Without delivery (replay): what each external backend would have been asked."""
+    silencers: list[AlertmanagerSilencer] = field(default_factory=list)
+    """Sources told of acknowledgements; closed by the owner of the pipeline."""
 
 
 def build_pipeline(
@@ -67,7 +71,8 @@ def build_pipeline(
     """Create (without opening anything) the storage and every stage `settings` asks for.
     Loads the runbooks beside the rules if they are not loaded yet (RulesError if invalid).
     With `deliver` false (replay), external ticket backends are never called: the calls
-    they would have had are listed by `rehearsals`."""
+    they would have had are listed by `rehearsals`, and no source is told of an
+    acknowledgement."""
     if rules.runbooks is None:
         rules.runbooks = load_runbooks(settings.runbooks_dir, rules.current)
     registry = registry or CollectorRegistry()
@@ -113,6 +118,15 @@ def build_pipeline(
                 DeliveryStage(storage.store, backend, clock, ticketer_metrics, runtime_metrics,
                               backoff_max_s=backoff_max_s)
             )  # fmt: skip
+    silencers: list[AlertmanagerSilencer] = []
+    back = settings.acknowledge_back.alertmanager
+    if back is not None and deliver and StageName.TICKETER in settings.stages:
+        silencer = AlertmanagerSilencer(back)
+        silencers.append(silencer)
+        stages.append(
+            AcknowledgeBackStage(storage.store, silencer, texts, clock, settings.base_url,
+                                 ticketer_metrics, runtime_metrics)
+        )  # fmt: skip
     rehearsals: list[RehearsalStage] = []
     if not deliver and StageName.TICKETER in settings.stages:
         rehearsals = [RehearsalStage(storage.store, b, runtime_metrics) for b, _ in wanted]
@@ -129,4 +143,5 @@ def build_pipeline(
         deliverer=deliverer,
         backends=backends,
         rehearsals=rehearsals,
+        silencers=silencers,
     )

@@ -95,6 +95,8 @@ async def _run(pipeline: Pipeline, stage: StageName, stopping: asyncio.Event) ->
     finally:
         for backend in pipeline.backends:
             await backend.close()
+        for silencer in pipeline.silencers:
+            await silencer.close()
 
 
 async def _serve(stack: AsyncExitStack, app: web.Application, listen: str) -> None:

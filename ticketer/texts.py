@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,4 +75,11 @@ class TicketTexts:
         breach = ticket.breaches[-1] if event.kind is TicketEventKind.SLA_BREACHED else None
         return self._render(
             "comment", kind=event.kind.value, ticket=ticket, changes=changes, breach=breach
+        )
+
+    def silence_comment(self, incident: Incident, by: str, until: datetime, url: str) -> str:
+        """The comment of the silence that tells a source an incident was acknowledged:
+        which incident, who took it, until when, and where to see it."""
+        return self._render(
+            "silence_comment", incident=incident, by=by, until=until, incident_url=url
         )
