@@ -75,6 +75,10 @@ class Severity(enum.StrEnum):
 _SEVERITY_ORDER = list(Severity)
 
 
+OUTAGE_SEVERITIES = frozenset({Severity.CRITICAL, Severity.MAJOR})
+"""Severities that say a resource is down or cut off, not merely in trouble."""
+
+
 class Priority(enum.StrEnum):
     """ITIL priority, P1 the most urgent."""
 
@@ -250,6 +254,20 @@ class Incident(Frozen):
     @property
     def resources(self) -> list[str]:
         return sorted({a.resource for a in self.alerts if a.resource})
+
+    @property
+    def failing_resources(self) -> set[str]:
+        """Resources this unresolved incident says are down or cut off: those with a firing
+        alert of major severity or worse. What sits behind them may fail because of them; a
+        warning (high CPU) or a minor alert (one interface down) on a switch explains
+        nothing about its hosts."""
+        if self.status is IncidentStatus.RESOLVED:
+            return set()
+        return {
+            a.resource
+            for a in self.alerts
+            if a.resource and a.status is AlertStatus.FIRING and a.severity in OUTAGE_SEVERITIES
+        }
 
 
 class TicketStatus(enum.StrEnum):

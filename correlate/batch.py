@@ -13,7 +13,6 @@ from core.matchers import Silence
 from core.models import (
     Alert,
     AlertState,
-    AlertStatus,
     Incident,
     IncidentStatus,
     Priority,
@@ -24,12 +23,6 @@ from correlate import crisis, lifecycle
 from correlate.volume import VolumeTally
 
 OPEN_LIMIT = 100_000
-
-
-def _firing_resources(incident: Incident) -> set[str]:
-    if incident.status is IncidentStatus.RESOLVED:
-        return set()
-    return {a.resource for a in incident.alerts if a.resource and a.status is AlertStatus.FIRING}
 
 
 class Batch:
@@ -116,7 +109,7 @@ class Batch:
         stored = self._stored_owner.get(resource)
         if stored is not None and stored in self.incidents:
             # The batch holds a newer version: trust it over the stored index.
-            return stored if resource in _firing_resources(self.incidents[stored]) else None
+            return stored if resource in self.incidents[stored].failing_resources else None
         return stored
 
     async def silences(self) -> list[Silence]:
@@ -180,7 +173,7 @@ class Batch:
         for resource in self._owned.pop(incident.id, set()):
             if self._owner.get(resource) == incident.id:
                 del self._owner[resource]
-        firing = _firing_resources(incident)
+        firing = incident.failing_resources
         for resource in firing:
             self._owner[resource] = incident.id
         self._owned[incident.id] = firing

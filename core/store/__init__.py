@@ -197,8 +197,9 @@ class Store(Protocol):
     async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]: ...
 
     async def incidents_on_resources(self, resources: Sequence[str]) -> dict[str, str]:
-        """For each of `resources` with a firing alert in an incident that is not resolved,
-        that incident's id. Kept by `commit` from the incidents it writes."""
+        """For each of `resources` failing in an incident that is not resolved (see
+        `Incident.failing_resources`), that incident's id. Kept by `commit` from the
+        incidents it writes."""
         ...
 
     async def open_services_by_site(self) -> dict[str, set[str]]:

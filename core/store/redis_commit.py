@@ -17,7 +17,7 @@ import time
 from datetime import datetime
 
 from core.bus.redis import BURY_LUA
-from core.models import AlertStatus, Incident, Severity
+from core.models import Incident, Severity
 from core.redisdb import RedisDatabase
 from core.store import Changes
 from core.store.known import TICKETS, incident_text
@@ -193,7 +193,7 @@ for _, i in ipairs(incidents) do
   end
 end
 -- Resources failing in unresolved incidents: every written incident's old ones out, then
--- the firing ones of those not resolved in (as SQLite's DELETE, then INSERT OR IGNORE).
+-- its failing ones (Incident.failing_resources) in (as SQLite's DELETE, then INSERT OR IGNORE).
 for _, i in ipairs(incidents) do
   local id = i[1]
   local old = redis.call('HGET', INCIDENT_RESOURCES_OF, id)
@@ -344,9 +344,8 @@ def _state(changes: Changes) -> list[str | int]:
         args += [i.id, i.key, i.status.value, i.priority.value, i.service,
                  i.opened_at.isoformat(), incident_text(i), _down_site(i),
                  i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
-        firing = sorted({a.resource for a in i.alerts
-                         if a.resource and a.status is AlertStatus.FIRING})  # fmt: skip
-        args += [len(firing), *firing]
+        failing = sorted(i.failing_resources)
+        args += [len(failing), *failing]
     args.append(len(changes.alert_states))
     for s in changes.alert_states:
         args += [s.fingerprint, s.model_dump_json()]

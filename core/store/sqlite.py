@@ -11,10 +11,8 @@ from core.bus.sqlite import SqliteBus, acknowledge, append, bury
 from core.matchers import Silence
 from core.models import (
     AlertState,
-    AlertStatus,
     AlertVolume,
     Incident,
-    IncidentStatus,
     Notification,
     NotifyState,
     Suppression,
@@ -104,9 +102,7 @@ class SqliteStore:
             [
                 (resource, i.id)
                 for i in changes.incidents
-                if i.status is not IncidentStatus.RESOLVED
-                for resource in {a.resource for a in i.alerts
-                                 if a.resource and a.status is AlertStatus.FIRING}
+                for resource in i.failing_resources
             ],
         )  # fmt: skip
         conn.executemany(

@@ -123,6 +123,16 @@ async def test_services_down_are_counted_per_site(storage: Storage) -> None:
     assert await store.open_services_by_site() == {"madrid": {"email"}}
 
 
+async def test_a_resource_in_mere_trouble_is_not_failing(storage: Storage) -> None:
+    # High CPU on a switch explains nothing about the hosts behind it; the switch down does.
+    busy = _alert("sw-1").model_copy(update={"severity": Severity.WARNING})
+    await storage.store.commit(Changes(incidents=[_incident("INC-1", busy)]))
+    assert await storage.store.incidents_on_resources(["sw-1"]) == {}
+    down = _alert("sw-1").model_copy(update={"severity": Severity.CRITICAL})
+    await storage.store.commit(Changes(incidents=[_incident("INC-1", busy, down)]))
+    assert await storage.store.incidents_on_resources(["sw-1"]) == {"sw-1": "INC-1"}
+
+
 async def test_a_resource_failing_in_two_incidents_answers_the_lowest_id(storage: Storage) -> None:
     store = storage.store
     await store.commit(Changes(incidents=[_incident("INC-7", _alert("sw-1"), _alert("ü-2"))]))

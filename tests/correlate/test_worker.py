@@ -32,11 +32,16 @@ from ticketer.texts import TicketTexts
 from ticketer.worker import TicketerStage
 
 
-def _received(fingerprint: str, resource: str, status: AlertStatus = AlertStatus.FIRING) -> str:
+def _received(
+    fingerprint: str,
+    resource: str,
+    status: AlertStatus = AlertStatus.FIRING,
+    severity: Severity = Severity.CRITICAL,
+) -> str:
     alert = Alert(
         source="generic", source_id=fingerprint, fingerprint=fingerprint,
         status=status, name="HostDown", resource=resource,
-        severity=Severity.CRITICAL, starts_at=T0, received_at=T0,
+        severity=severity, starts_at=T0, received_at=T0,
     )  # fmt: skip
     return AlertReceived(alert=alert).model_dump_json()
 
@@ -71,6 +76,36 @@ async def test_an_incident_opened_and_merged_within_one_batch_is_not_announced(
     stored = await storage.store.list_incidents(IncidentFilter())
     [merged] = [i for i in stored if i.id != switch.id]
     assert (merged.status, merged.merged_into) == (IncidentStatus.RESOLVED, switch.id)
+
+
+async def test_a_switch_in_mere_trouble_takes_no_symptoms(storage: Storage, rules: Rules) -> None:
+    # High CPU on the core switch does not explain a web server going down behind it: the
+    # server's alert opens its own incident. The switch going down does explain the next one.
+    registry = CollectorRegistry()
+    runtime = make_runtime_metrics(registry)
+    stage = CorrelateStage(
+        storage.store, RulesRef(rules), VirtualClock(T0), make_correlate_metrics(registry),
+        runtime,
+    )  # fmt: skip
+
+    async def roles(*entries: str) -> dict[str, tuple[str, AlertRole]]:
+        for entry in entries:
+            await storage.bus.publish(Stream.ALERTS, [entry])
+            await drain([stage], storage.bus, runtime)
+        return {
+            a.fingerprint: (i.id, a.role)
+            for i in await storage.store.list_incidents(IncidentFilter())
+            for a in i.alerts
+            if i.merged_into is None
+        }
+
+    busy = await roles(
+        _received("cpu", "sw-mad-core-1", severity=Severity.WARNING), _received("w1", "web-1")
+    )
+    assert busy["w1"][1] is AlertRole.MEMBER
+    assert busy["w1"][0] != busy["cpu"][0]
+    down = await roles(_received("down", "sw-mad-core-1"), _received("w2", "web-2"))
+    assert down["w2"] == (down["down"][0], AlertRole.SYMPTOM)
 
 
 async def test_time_passes_downstream_after_the_events_it_caused(
