@@ -52,6 +52,34 @@ def http_json(
         return e.code, json.loads(raw) if raw else None
 
 
+def metric_sum(url: str, name: str) -> float:
+    """The sum of every series of metric `name` on `url`/metrics."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:  # noqa: S310
+        text = r.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith((name + "{", name + " "))
+    )
+
+
+def alertmanager_config(sereno_url: str, group_by: list[str]) -> str:
+    """An Alertmanager configuration sending every group to Sereno at once."""
+    return f"""
+route:
+  receiver: sereno
+  group_by: {group_by}
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: sereno
+    webhook_configs:
+      - url: {sereno_url}/api/v1/alerts/alertmanager
+        send_resolved: true
+"""
+
+
 def eventually(
     probe: Callable[[], Any], ready: Callable[[Any], bool], within_s: float = 30.0
 ) -> Any:
@@ -116,14 +144,7 @@ class SerenoProcess:
         return body
 
     def metric_sum(self, name: str) -> float:
-        """The sum of every series of metric `name` on /metrics."""
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as r:  # noqa: S310
-            text = r.read().decode()
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith((name + "{", name + " "))
-        )
+        return metric_sum(self.url, name)
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no draining; what was not committed is lost."""
@@ -199,21 +220,7 @@ def alertmanager(tmp_path: Path) -> Iterator[Callable[[str], AlertmanagerProcess
 
     def start(sereno_url: str) -> AlertmanagerProcess:
         config = tmp_path / "alertmanager.yml"
-        config.write_text(
-            f"""
-route:
-  receiver: sereno
-  group_by: ['alertname', 'service']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: sereno
-    webhook_configs:
-      - url: {sereno_url}/api/v1/alerts/alertmanager
-        send_resolved: true
-"""
-        )
+        config.write_text(alertmanager_config(sereno_url, ["alertname", "service"]))
         port = free_port()
         with (tmp_path / "alertmanager.log").open("ab") as log:
             process = subprocess.Popen(
@@ -270,13 +277,7 @@ class WorkerProcess:
         return self
 
     def metric_sum(self, name: str) -> float:
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as r:  # noqa: S310
-            text = r.read().decode()
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith((name + "{", name + " "))
-        )
+        return metric_sum(self.url, name)
 
     def kill(self) -> None:
         """SIGKILL: the worker dies holding whatever batch it had in hand."""

@@ -24,6 +24,7 @@ from sereno.keys import PIPELINE
 from tests.acceptance.conftest import (
     START_TIMEOUT_S,
     alertmanager_binary,
+    alertmanager_config,
     eventually,
     free_port,
     http_json,
@@ -54,21 +55,7 @@ class Alertmanager:
 
     def start(self, sereno_url: str) -> None:
         config = self.folder / "alertmanager.yml"
-        config.write_text(
-            f"""
-route:
-  receiver: sereno
-  group_by: ['alertname']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: sereno
-    webhook_configs:
-      - url: {sereno_url}/api/v1/alerts/alertmanager
-        send_resolved: true
-"""
-        )
+        config.write_text(alertmanager_config(sereno_url, ["alertname"]))
         with (self.folder / "alertmanager.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [alertmanager_binary(), f"--config.file={config}",
