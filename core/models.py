@@ -256,6 +256,17 @@ class Incident(Frozen):
         return sorted({a.resource for a in self.alerts if a.resource})
 
     @property
+    def service_down(self) -> bool:
+        """Whether it says its service is down at its site: unresolved and critical. A disk
+        filling up on a file server is an incident, not a service down."""
+        return self.status is not IncidentStatus.RESOLVED and self.severity is Severity.CRITICAL
+
+    @property
+    def down_site(self) -> str:
+        """The site where it counts its service as down; empty when it does not."""
+        return self.site if self.service and self.service_down else ""
+
+    @property
     def failing_resources(self) -> set[str]:
         """Resources this unresolved incident says are down or cut off: those with a firing
         alert of major severity or worse. What sits behind them may fail because of them; a

@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     status TEXT NOT NULL,
     priority TEXT NOT NULL,
     service TEXT NOT NULL,
-    site TEXT NOT NULL DEFAULT '',
+    down_site TEXT NOT NULL DEFAULT '',  -- Incident.down_site
     opened_at TEXT NOT NULL,
     due_at TEXT,
     body TEXT NOT NULL

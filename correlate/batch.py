@@ -19,7 +19,7 @@ from core.models import (
     Suppression,
 )
 from core.store import IncidentFilter, Store
-from correlate import crisis, lifecycle
+from correlate import lifecycle
 from correlate.volume import VolumeTally
 
 OPEN_LIMIT = 100_000
@@ -141,7 +141,7 @@ class Batch:
             if not incident.site or not incident.service:
                 continue
             services = found.setdefault(incident.site, set())
-            if not crisis.service_down(incident):
+            if not incident.service_down:
                 services.discard(incident.service)
             else:
                 services.add(incident.service)

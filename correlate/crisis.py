@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.models import Incident, IncidentStatus, Priority, Severity
+from core.models import Incident, IncidentStatus, Priority
 from core.rules import CrisisRule, Rules
 
 _PRIORITIES = list(Priority)
-
-
-def service_down(incident: Incident) -> bool:
-    """Whether the incident says its service is down at its site: unresolved and critical.
-    A disk filling up on a file server is an incident, not a service down."""
-    return incident.status is not IncidentStatus.RESOLVED and incident.severity is Severity.CRITICAL
 
 
 def _holds(rule: CrisisRule, incident: Incident, now: datetime, site_services: int) -> bool:
@@ -25,7 +19,7 @@ def _holds(rule: CrisisRule, incident: Incident, now: datetime, site_services: i
         return False
     if rule.services_down_in_site_at_least is not None and (
         # Only an incident that is itself one of the services down speaks for the site.
-        site_services < rule.services_down_in_site_at_least or not service_down(incident)
+        site_services < rule.services_down_in_site_at_least or not incident.service_down
     ):
         return False
     return rule.open_longer_than is None or now - incident.opened_at > rule.open_longer_than

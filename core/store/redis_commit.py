@@ -17,7 +17,6 @@ import time
 from datetime import datetime
 
 from core.bus.redis import BURY_LUA
-from core.models import Incident, Severity
 from core.redisdb import RedisDatabase
 from core.store import Changes
 from core.store.known import TICKETS, incident_text
@@ -144,7 +143,7 @@ local function member(time, id)
   return time .. '|' .. string.format('%020d', redis.call('INCR', SEQ)) .. '|' .. id
 end
 for _, i in ipairs(incidents) do
-  local id, key, status, priority, service, opened, body, site, due = unpack(i)
+  local id, key, status, priority, service, opened, body, down_site, due = unpack(i)
   local m = redis.call('HGET', INCIDENT_MEMBER, id)
   if m then
     local old_key = redis.call('HGET', INCIDENT_KEY, id)
@@ -178,7 +177,7 @@ for _, i in ipairs(incidents) do
     redis.call('ZADD', INCIDENTS_DUE, 0, due_member)
     redis.call('HSET', INCIDENT_DUE, id, due_member)
   end
-  -- Its site and service, counted while it is unresolved.
+  -- Its service, counted at its site while it says the service is down (Incident.down_site).
   local old_pair = redis.call('HGET', INCIDENT_SITE_SERVICE, id)
   if old_pair then
     if redis.call('HINCRBY', OPEN_SITE_SERVICES, old_pair, -1) <= 0 then
@@ -186,8 +185,8 @@ for _, i in ipairs(incidents) do
     end
     redis.call('HDEL', INCIDENT_SITE_SERVICE, id)
   end
-  if status ~= 'resolved' and site ~= '' and service ~= '' then
-    local pair = sized(site) .. service
+  if down_site ~= '' then
+    local pair = sized(down_site) .. service
     redis.call('HSET', INCIDENT_SITE_SERVICE, id, pair)
     redis.call('HINCRBY', OPEN_SITE_SERVICES, pair, 1)
   end
@@ -333,16 +332,11 @@ def pack(changes: Changes, db: RedisDatabase) -> tuple[list[str], list[str | int
     return keys, args
 
 
-def _down_site(incident: Incident) -> str:
-    """The site where the incident counts its service as down, if any."""
-    return incident.site if incident.severity is Severity.CRITICAL else ""
-
-
 def _state(changes: Changes) -> list[str | int]:
     args: list[str | int] = [len(changes.incidents)]
     for i in changes.incidents:
         args += [i.id, i.key, i.status.value, i.priority.value, i.service,
-                 i.opened_at.isoformat(), incident_text(i), _down_site(i),
+                 i.opened_at.isoformat(), incident_text(i), i.down_site,
                  i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
         failing = sorted(i.failing_resources)
         args += [len(failing), *failing]

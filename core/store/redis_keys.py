@@ -10,7 +10,7 @@ Derived indexes, kept by the commit script as SQLite's transaction keeps its tab
 timer (NUL first, so a time sorts before any longer time it starts, as in SQLite);
 `incident-resources` holds `sized resource` + id for each resource with a firing alert in
 an unresolved incident (`incident-resources-of` remembers them per incident);
-`open-site-services` counts the unresolved incidents of each `sized site` + service;
+`open-site-services` counts the incidents saying each `sized site` + service is down;
 `tickets-due` holds `due_at NUL insertion number|id` of each ticket with a timer
 (`ticket-due` remembers each one's member).
 

@@ -81,13 +81,13 @@ class SqliteStore:
         cls._check(conn, changes)
         conn.executemany(
             "INSERT INTO incidents"
-            " (id, key, status, priority, service, site, opened_at, due_at, body)"
+            " (id, key, status, priority, service, down_site, opened_at, due_at, body)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             " key = excluded.key, status = excluded.status, priority = excluded.priority,"
-            " service = excluded.service, site = excluded.site, due_at = excluded.due_at,"
+            " service = excluded.service, down_site = excluded.down_site, due_at = excluded.due_at,"
             " body = excluded.body",
             [
-                (i.id, i.key, i.status.value, i.priority.value, i.service, i.site,
+                (i.id, i.key, i.status.value, i.priority.value, i.service, i.down_site,
                  i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None,
                  incident_text(i))
                 for i in changes.incidents
@@ -263,9 +263,7 @@ class SqliteStore:
 
     async def open_services_by_site(self) -> dict[str, set[str]]:
         rows = self._db.conn.execute(
-            "SELECT DISTINCT site, service FROM incidents"
-            " WHERE status != 'resolved' AND site != '' AND service != ''"
-            " AND json_extract(body, '$.severity') = 'critical'"
+            "SELECT DISTINCT down_site, service FROM incidents WHERE down_site != ''"
         ).fetchall()
         found: dict[str, set[str]] = {}
         for site, service in rows:
