@@ -455,13 +455,18 @@ class AlertsEntry(
 
 
 class IncidentEvent(Frozen):
-    """Entry of the `incidents` stream: what changed, with the whole incident after it."""
+    """Entry of the `incidents` stream: what changed, with the incident after it."""
 
     type: Literal["incident"] = "incident"
     schema_version: int = SCHEMA_VERSION
     kind: IncidentEventKind
     at: AwareDatetime
     incident: Incident
+    revision: str = Field(
+        default="",
+        description="Revision of the stored incident; when set, the entry carries the "
+        "incident without its alerts and timeline (see core.incident_entries)",
+    )
     reason: str = ""
     crisis_declared: bool = Field(default=False, description="This change made it a crisis")
     priority_raised: bool = False

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 Synchronous = Literal["NORMAL", "FULL", "OFF"]
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the data file's tables; a file of another version is refused, never guessed."""
 
 _SCHEMA = """
@@ -64,8 +64,21 @@ CREATE TABLE IF NOT EXISTS incidents (
     down_site TEXT NOT NULL DEFAULT '',  -- Incident.down_site
     opened_at TEXT NOT NULL,
     due_at TEXT,
-    body TEXT NOT NULL
+    body TEXT NOT NULL  -- its record: revision, then the incident without alerts and timeline
 );
+-- An incident's alerts and timeline entries by position (core.store.incident_rows).
+CREATE TABLE IF NOT EXISTS incident_alerts (
+    incident_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (incident_id, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incident_timeline (
+    incident_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (incident_id, position)
+) WITHOUT ROWID;
 -- One open incident per correlation key, enforced by the database itself.
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_incident_per_key
     ON incidents (key) WHERE status != 'resolved';

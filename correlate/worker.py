@@ -98,7 +98,8 @@ class CorrelateStage:
             changes.put_incident(incident)
             changes.expect_incident(incident_id, batch.read.get(incident_id))
             if incident_id in batch.changed and incident_id not in unseen:
-                changes.publish.append((Stream.INCIDENTS, _event(batch, incident, now)))
+                record = changes.incident_record(incident)
+                changes.publish.append((Stream.INCIDENTS, _event(batch, incident, record, now)))
         changes.suppressions = batch.suppressions
         changes.heartbeats = batch.heartbeats
         changes.alert_volumes = batch.volume.volumes()
@@ -399,7 +400,7 @@ class CorrelateStage:
         return {site: len(services) for site, services in by_site.items()}
 
 
-def _event(batch: Batch, incident: Incident, now: datetime) -> str:
+def _event(batch: Batch, incident: Incident, record: str, now: datetime) -> str:
     if incident.id in batch.merged:
         kind = IncidentEventKind.MERGED
     elif incident.id in batch.opened:
@@ -423,4 +424,4 @@ def _event(batch: Batch, incident: Incident, now: datetime) -> str:
             and _PRIORITIES.index(incident.priority) < _PRIORITIES.index(before)
         ),
     )
-    return incident_event_text(event)
+    return incident_event_text(event, record)

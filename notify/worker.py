@@ -16,18 +16,17 @@ from datetime import datetime
 
 from core.bus import Entry, Stream
 from core.config import Settings
-from core.incident_entries import parse_incidents_entry
+from core.incident_entries import read_incidents_entries
 from core.metrics import NotifyMetrics, RuntimeMetrics
 from core.models import (
     Incident,
     IncidentEvent,
-    IncidentsEntry,
     Notification,
     NotifyState,
     Tick,
 )
 from core.rules import RulesRef
-from core.runtime import decode, set_aside
+from core.runtime import set_aside
 from core.store import Ack, Changes, Store
 from notify import crisis, escalation, oncall
 from notify.plan import Planned
@@ -63,7 +62,7 @@ class NotifyStage:
         self._runtime_metrics = runtime_metrics
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        decoded, bad = decode(entries, IncidentsEntry, parse_incidents_entry)
+        decoded, bad = await read_incidents_entries(self._store, entries)
         await set_aside(self._store, self, bad, self._runtime_metrics)
         if not decoded:
             return

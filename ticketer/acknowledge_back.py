@@ -21,9 +21,10 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponen
 
 from core.bus import Entry, Stream
 from core.clock import Clock
+from core.incident_entries import read_incidents_entries
 from core.metrics import RuntimeMetrics, TicketerMetrics
-from core.models import IncidentEvent, IncidentEventKind, IncidentsEntry, IncidentStatus
-from core.runtime import decode, set_aside
+from core.models import IncidentEvent, IncidentEventKind, IncidentStatus
+from core.runtime import set_aside
 from core.store import Ack, Changes, Store
 from ticketer.backends.base import BackendRejectedError, BackendUnavailableError
 from ticketer.delivery import RetryAfterOrBackoff
@@ -83,7 +84,7 @@ class AcknowledgeBackStage:
         self.name = f"ack-{silencer.name}"
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        decoded, bad = decode(entries, IncidentsEntry)
+        decoded, bad = await read_incidents_entries(self._store, entries)
         await set_aside(self._store, self, bad, self._runtime_metrics)
         for entry, value in decoded:
             event = value.root

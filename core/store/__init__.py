@@ -34,9 +34,10 @@ from core.models import (
     Suppression,
     Ticket,
 )
-from core.store.known import incident_text
+from core.store.known import INCIDENTS
 
 T = TypeVar("T")
+_NOT_STORED = "-"
 
 INCIDENT = "incident"
 ALERT_STATE = "alert_state"
@@ -93,6 +94,22 @@ class Changes:
     refuses with ConflictError if the store holds anything else by then."""
 
     _positions: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+    _records: dict[str, tuple[Incident, str]] = field(default_factory=dict, repr=False)
+
+    def incident_record(self, incident: Incident) -> str:
+        """The record this commit stores `incident` as: the same for the same object, so an
+        event built before the commit names the revision the commit writes."""
+        held = self._records.get(incident.id)
+        if held is None or held[0] is not incident:
+            held = (incident, INCIDENTS.new_record(incident))
+            self._records[incident.id] = held
+        return held[1]
+
+    def incident_base(self, incident_id: str) -> Incident | None:
+        """The incident the stored one must still be for this commit to go through (it
+        expects the record that was read), if this process remembers it."""
+        read = self.expected.get((INCIDENT, incident_id))
+        return None if read is None else INCIDENTS.find(read)
 
     def _put(self, items: list[T], kind: str, key: str, item: T) -> None:
         """Upsert in constant time, keeping only the newest value of an item touched twice."""
@@ -124,7 +141,9 @@ class Changes:
             if read is None:
                 self.expected[kind, key] = None
             elif isinstance(read, Incident):
-                self.expected[kind, key] = incident_text(read)
+                # Only an incident read from the store has a record; any other is not what
+                # the store holds, and a commit resting on it is refused.
+                self.expected[kind, key] = INCIDENTS.record_of(read) or _NOT_STORED
             else:
                 self.expected[kind, key] = read.model_dump_json()
 

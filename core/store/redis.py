@@ -7,6 +7,7 @@ they cost one round trip. Commits are `core.store.redis_commit`.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -28,7 +29,8 @@ from core.models import (
 )
 from core.redisdb import RedisDatabase, optional_text, text, unavailable
 from core.store import Changes, ConflictError, IncidentFilter
-from core.store.known import TICKETS, parse_incident
+from core.store.incident_rows import IncidentWrite, assemble, write_of
+from core.store.known import INCIDENTS, TICKETS, head_of
 from core.store.redis_commit import COMMIT_LUA, pack
 from core.store.redis_keys import (
     StoreKeys,
@@ -74,6 +76,39 @@ end
 return bodies
 """
 
+# Incidents with their rows, each read in one step: [record, alerts, timeline] per id.
+_WHOLE = """
+local function sized(text) return string.format('%08d', #text) .. ':' .. text end
+local function rows(hash, id, count)
+  local list = {}
+  for start = 0, count - 1, 1000 do
+    local fields = {}
+    for position = start, math.min(count, start + 1000) - 1 do
+      fields[#fields + 1] = sized(id) .. position
+    end
+    local got = redis.call('HMGET', hash, unpack(fields))
+    for k = 1, #fields do list[#list + 1] = got[k] end
+  end
+  return list
+end
+local found = {}
+for n, id in ipairs(ARGV) do
+  local record = redis.call('HGET', KEYS[1], id)
+  if record then
+    local alerts, timeline = 0, 0
+    local held = redis.call('HGET', KEYS[2], id)
+    if held then
+      local a, t = string.match(held, '^(%d+) (%d+)$')
+      alerts, timeline = tonumber(a), tonumber(t)
+    end
+    found[n] = {record, rows(KEYS[3], id, alerts), rows(KEYS[4], id, timeline)}
+  else
+    found[n] = {}
+  end
+end
+return found
+"""
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -94,11 +129,17 @@ class RedisStore:
         return f"{prefix}-{value}"
 
     async def commit(self, changes: Changes) -> None:
-        keys, args = pack(changes, self._db)
+        writes: list[IncidentWrite] = [
+            write_of(i, changes.incident_record(i), changes.incident_base(i.id))
+            for i in changes.incidents
+        ]
+        keys, args = pack(changes, writes, self._db)
         with unavailable():
             outcome = await self._db.script(COMMIT_LUA)(keys=keys, args=args)
         match outcome:
             case ["ok"]:
+                for write in writes:
+                    INCIDENTS.remember(write.incident, write.record)
                 return
             case ["conflict", why]:
                 raise ConflictError(str(why))
@@ -106,17 +147,55 @@ class RedisStore:
                 raise NotPendingError(str(why))
         raise RuntimeError(f"commit script answered {outcome!r}")
 
+    async def _incidents(self, records: Sequence[object]) -> list[Incident]:
+        """The incidents stored as `records` (None: absent, skipped), their rows read only
+        for those this process does not remember. Those are read again with their rows
+        in one step, so a commit in between gives the newer incident, never a mixture."""
+        found: list[Incident | str] = []
+        missing: list[str] = []
+        for body in records:
+            if body is None:
+                continue
+            record = text(body)
+            known = INCIDENTS.find(record)
+            if known is not None:
+                found.append(known)
+            else:
+                incident_id = str(json.loads(head_of(record))["id"])
+                found.append(incident_id)
+                missing.append(incident_id)
+        if missing:
+            with unavailable():
+                wholes = await self._db.script(_WHOLE)(
+                    keys=[self._keys.incident_body, self._keys.incident_rows,
+                          self._keys.incident_alerts, self._keys.incident_timeline],
+                    args=missing,
+                )  # fmt: skip
+            read = {
+                incident_id: assemble(
+                    text(whole[0]), [text(a) for a in whole[1]], [text(t) for t in whole[2]]
+                )
+                for incident_id, whole in zip(missing, wholes, strict=True)
+                if whole
+            }
+            found = [read.get(i, i) if isinstance(i, str) else i for i in found]
+        return [i for i in found if isinstance(i, Incident)]
+
+    async def _incident(self, body: object) -> Incident | None:
+        found = await self._incidents([body])
+        return found[0] if found else None
+
     async def get_incident(self, incident_id: str) -> Incident | None:
         with unavailable():
             body = await self._db.client.hget(self._keys.incident_body, incident_id)
-        return None if body is None else parse_incident(text(body))
+        return await self._incident(body)
 
     async def open_incident_for_key(self, key: str) -> Incident | None:
         with unavailable():
             body = await self._db.script(_BY_INDEX)(
                 keys=[self._keys.incident_open, self._keys.incident_body], args=[key]
             )
-        return None if body is None else parse_incident(text(body))
+        return await self._incident(body)
 
     async def latest_incident_for_key(self, key: str) -> Incident | None:
         start = key_prefix(key)
@@ -126,7 +205,7 @@ class RedisStore:
                 # Every member of `key` lies in [start, start with its NUL raised to 1).
                 args=[f"({start[:-1]}\x01", f"[{start}", len(start.encode())],
             )
-        return None if body is None else parse_incident(text(body))
+        return await self._incident(body)
 
     async def list_incidents(self, where: IncidentFilter) -> list[Incident]:
         client, keys = self._db.client, self._keys
@@ -149,7 +228,7 @@ class RedisStore:
                 ]
                 ids = await self._matching(ids, where)
                 bodies = await client.hmget(keys.incident_body, ids) if ids else []
-                found += [parse_incident(text(b)) for b in bodies if b is not None]
+                found += await self._incidents(bodies)
                 if len(members) < PAGE:
                     break
         return found[: where.limit]
@@ -221,7 +300,7 @@ class RedisStore:
             bodies = await self._db.script(_DUE)(
                 keys=[self._keys.incidents_due, self._keys.incident_body], args=[now.isoformat()]
             )
-        return [parse_incident(text(b)) for b in bodies]
+        return await self._incidents(bodies)
 
     async def list_silences(self, limit: int = 1000) -> list[Silence]:
         with unavailable():

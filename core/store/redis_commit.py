@@ -19,7 +19,8 @@ from datetime import datetime
 from core.bus.redis import BURY_LUA
 from core.redisdb import RedisDatabase
 from core.store import Changes
-from core.store.known import TICKETS, incident_text
+from core.store.incident_rows import IncidentWrite, Rows
+from core.store.known import TICKETS
 from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys, volume_field
 
 _NAMES = ", ".join(name.upper() for name in StoreKeys.__dataclass_fields__)
@@ -53,6 +54,15 @@ for _ = 1, tonumber(take()) do
   local resources = {}
   for j = 1, tonumber(take()) do resources[j] = take() end
   r[10] = resources
+  for j = 11, 12 do  -- its alerts, then its timeline: how many, and the rows changed
+    local count = tonumber(take())
+    local changed = {}
+    for k = 1, tonumber(take()) do
+      local position = take()
+      changed[k] = {position, take()}
+    end
+    r[j] = {count, changed}
+  end
   incidents[#incidents + 1] = r
 end
 local states = records(2)
@@ -161,6 +171,19 @@ for _, i in ipairs(incidents) do
     redis.call('ZADD', INCIDENTS_BY_KEY, 0, sized(key) .. NUL .. m)
   end
   redis.call('HSET', INCIDENT_BODY, id, body)
+  -- Its rows: the changed ones written, those past the new end deleted.
+  local old_counts = {0, 0}
+  local held = redis.call('HGET', INCIDENT_ROWS, id)
+  if held then
+    local a, t = string.match(held, '^(%d+) (%d+)$')
+    old_counts = {tonumber(a), tonumber(t)}
+  end
+  for j, hash in ipairs({INCIDENT_ALERTS, INCIDENT_TIMELINE}) do
+    local count, changed = unpack(i[10 + j])
+    for _, row in ipairs(changed) do redis.call('HSET', hash, sized(id) .. row[1], row[2]) end
+    for position = count, old_counts[j] - 1 do redis.call('HDEL', hash, sized(id) .. position) end
+  end
+  redis.call('HSET', INCIDENT_ROWS, id, i[11][1] .. ' ' .. i[12][1])
   redis.call('HSET', INCIDENT_KEY, id, key)
   redis.call('HSET', INCIDENT_STATUS, id, status)
   redis.call('HSET', INCIDENT_PRIORITY, id, priority)
@@ -321,25 +344,35 @@ def digest(body: str) -> str:
     return hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
 
 
-def pack(changes: Changes, db: RedisDatabase) -> tuple[list[str], list[str | int]]:
-    """KEYS and ARGV of the commit script for `changes`."""
+def pack(
+    changes: Changes, writes: list[IncidentWrite], db: RedisDatabase
+) -> tuple[list[str], list[str | int]]:
+    """KEYS and ARGV of the commit script for `changes`, its incidents written as `writes`."""
     keys = StoreKeys.of(db).fixed() + stream_keys(db)
     args: list[str | int] = [repr(time.time()), len(changes.expected)]
     for (kind, key), read in changes.expected.items():
         args += [kind, key, "" if read is None else digest(read)]
-    args += _state(changes)
+    args += _state(changes, writes)
     args += _deliveries(changes, db, {key: index for index, key in enumerate(keys, start=1)})
     return keys, args
 
 
-def _state(changes: Changes) -> list[str | int]:
-    args: list[str | int] = [len(changes.incidents)]
-    for i in changes.incidents:
+def _rows(rows: Rows) -> list[str | int]:
+    args: list[str | int] = [rows.count, len(rows.changed)]
+    for position, body in rows.changed:
+        args += [position, body]
+    return args
+
+
+def _state(changes: Changes, writes: list[IncidentWrite]) -> list[str | int]:
+    args: list[str | int] = [len(writes)]
+    for w in writes:
+        i = w.incident
         args += [i.id, i.key, i.status.value, i.priority.value, i.service,
-                 i.opened_at.isoformat(), incident_text(i), i.down_site,
+                 i.opened_at.isoformat(), w.record, i.down_site,
                  i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
         failing = sorted(i.failing_resources)
-        args += [len(failing), *failing]
+        args += [len(failing), *failing, *_rows(w.alerts), *_rows(w.timeline)]
     args.append(len(changes.alert_states))
     for s in changes.alert_states:
         args += [s.fingerprint, s.model_dump_json()]

@@ -5,6 +5,10 @@ SQLite's ORDER BY does: all scores are 0, so members sort byte by byte (as SQLit
 BINARY collation does) and a member is `time|insertion number|id`, the insertion number
 standing for SQLite's rowid. All keys are fixed names, passed to scripts as KEYS.
 
+An incident's `incident-body` is its record (`core.store.incident_rows`); its alerts and
+timeline entries are the fields `sized id` + position of `incident-alerts` and
+`incident-timeline`, and `incident-rows` holds how many of each it has, as `alerts timeline`.
+
 Derived indexes, kept by the commit script as SQLite's transaction keeps its tables:
 `incidents-due` holds `due_at NUL insertion number|id` of each unresolved incident with a
 timer (NUL first, so a time sorts before any longer time it starts, as in SQLite);
@@ -36,6 +40,9 @@ class StoreKeys:
     ids: str
     seq: str
     incident_body: str
+    incident_rows: str
+    incident_alerts: str
+    incident_timeline: str
     incident_key: str
     incident_status: str
     incident_priority: str

@@ -29,7 +29,8 @@ from core.store import (
     ConflictError,
     IncidentFilter,
 )
-from core.store.known import TICKETS, incident_text, parse_incident
+from core.store.incident_rows import IncidentWrite, assemble, write_of
+from core.store.known import INCIDENTS, TICKETS
 
 _EXPECTED_BODY = {
     INCIDENT: "SELECT body FROM incidents WHERE id = ?",
@@ -60,11 +61,17 @@ class SqliteStore:
         return f"{prefix}-{value}"
 
     async def commit(self, changes: Changes) -> None:
+        writes = [
+            write_of(i, changes.incident_record(i), changes.incident_base(i.id))
+            for i in changes.incidents
+        ]
         try:
             with self._db.transaction() as conn:
-                self._write(conn, changes)
+                self._write(conn, changes, writes)
         except sqlite3.IntegrityError as e:
             raise ConflictError(str(e)) from e
+        for write in writes:
+            INCIDENTS.remember(write.incident, write.record)
         for stream in {stream for stream, _ in changes.publish}:
             self._bus.notify(stream)
 
@@ -77,7 +84,9 @@ class SqliteStore:
                 raise ConflictError(f"{kind} {key} changed since it was read")
 
     @classmethod
-    def _write(cls, conn: sqlite3.Connection, changes: Changes) -> None:
+    def _write(
+        cls, conn: sqlite3.Connection, changes: Changes, writes: list[IncidentWrite]
+    ) -> None:
         cls._check(conn, changes)
         conn.executemany(
             "INSERT INTO incidents"
@@ -88,11 +97,26 @@ class SqliteStore:
             " body = excluded.body",
             [
                 (i.id, i.key, i.status.value, i.priority.value, i.service, i.down_site,
-                 i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None,
-                 incident_text(i))
-                for i in changes.incidents
+                 i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None, record)
+                for i, record in ((w.incident, w.record) for w in writes)
             ],
         )  # fmt: skip
+        for table, lists in (
+            ("incident_alerts", [(w.incident.id, w.alerts) for w in writes]),
+            ("incident_timeline", [(w.incident.id, w.timeline) for w in writes]),
+        ):
+            conn.executemany(
+                f"DELETE FROM {table} WHERE incident_id = ? AND position >= ?",  # noqa: S608 - fixed names
+                [(incident_id, rows.count) for incident_id, rows in lists],
+            )
+            conn.executemany(
+                f"INSERT OR REPLACE INTO {table} (incident_id, position, body) VALUES (?, ?, ?)",  # noqa: S608 - fixed names
+                [
+                    (incident_id, at, body)
+                    for incident_id, rows in lists
+                    for at, body in rows.changed
+                ],
+            )
         conn.executemany(
             "DELETE FROM incident_resources WHERE incident_id = ?",
             [(i.id,) for i in changes.incidents],
@@ -192,22 +216,43 @@ class SqliteStore:
         row = self._db.conn.execute(sql, args).fetchone()
         return None if row is None else str(row[0])
 
+    def _incident(self, incident_id: str, record: str) -> Incident:
+        """The incident stored as `record`, its rows read only when it is not remembered."""
+        known = INCIDENTS.find(record)
+        if known is not None:
+            return known
+        conn = self._db.conn
+        alerts = conn.execute(
+            "SELECT body FROM incident_alerts WHERE incident_id = ? ORDER BY position",
+            (incident_id,),
+        ).fetchall()
+        timeline = conn.execute(
+            "SELECT body FROM incident_timeline WHERE incident_id = ? ORDER BY position",
+            (incident_id,),
+        ).fetchall()
+        return assemble(record, [a for (a,) in alerts], [t for (t,) in timeline])
+
+    def _first(self, sql: str, args: Sequence[object]) -> Incident | None:
+        row = self._db.conn.execute(sql, args).fetchone()
+        return None if row is None else self._incident(row[0], row[1])
+
+    def _all(self, rows: list[tuple[str, str]]) -> list[Incident]:
+        return [self._incident(incident_id, record) for incident_id, record in rows]
+
     async def get_incident(self, incident_id: str) -> Incident | None:
-        body = self._one("SELECT body FROM incidents WHERE id = ?", (incident_id,))
-        return None if body is None else parse_incident(body)
+        return self._first("SELECT id, body FROM incidents WHERE id = ?", (incident_id,))
 
     async def open_incident_for_key(self, key: str) -> Incident | None:
-        body = self._one(
-            "SELECT body FROM incidents WHERE key = ? AND status != 'resolved'", (key,)
+        return self._first(
+            "SELECT id, body FROM incidents WHERE key = ? AND status != 'resolved'", (key,)
         )
-        return None if body is None else parse_incident(body)
 
     async def latest_incident_for_key(self, key: str) -> Incident | None:
-        body = self._one(
-            "SELECT body FROM incidents WHERE key = ? ORDER BY opened_at DESC, rowid DESC LIMIT 1",
+        return self._first(
+            "SELECT id, body FROM incidents WHERE key = ?"
+            " ORDER BY opened_at DESC, rowid DESC LIMIT 1",
             (key,),
         )
-        return None if body is None else parse_incident(body)
 
     async def list_incidents(self, where: IncidentFilter) -> list[Incident]:
         clauses, args = ["1 = 1"], []
@@ -226,11 +271,11 @@ class SqliteStore:
             clauses.append("opened_at >= ?")
             args.append(where.opened_since.isoformat())
         rows = self._db.conn.execute(
-            f"SELECT body FROM incidents WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are fixed strings
+            f"SELECT id, body FROM incidents WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are fixed strings
             " ORDER BY opened_at DESC, rowid DESC LIMIT ?",
             (*args, where.limit),
         ).fetchall()
-        return [parse_incident(body) for (body,) in rows]
+        return self._all(rows)
 
     async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]:
         states: dict[str, AlertState] = {}
@@ -272,11 +317,11 @@ class SqliteStore:
 
     async def incidents_due(self, now: datetime) -> list[Incident]:
         rows = self._db.conn.execute(
-            "SELECT body FROM incidents WHERE due_at IS NOT NULL AND due_at <= ?"
+            "SELECT id, body FROM incidents WHERE due_at IS NOT NULL AND due_at <= ?"
             " AND status != 'resolved' ORDER BY due_at, rowid",
             (now.isoformat(),),
         ).fetchall()
-        return [parse_incident(body) for (body,) in rows]
+        return self._all(rows)
 
     async def list_silences(self, limit: int = 1000) -> list[Silence]:
         rows = self._db.conn.execute(

@@ -1,9 +1,11 @@
-"""Remembered incidents: reused only for the very same text or the very same object."""
+"""Remembered incidents: found only by the very write they were stored or read as."""
 
 from __future__ import annotations
 
+import json
+
 from core.models import Incident, Priority, Severity
-from core.store.known import incident_text, parse_incident
+from core.store.known import REVISION_LENGTH, KnownIncidents, head_of, revision_of
 from tests.conftest import T0
 
 
@@ -14,25 +16,41 @@ def _incident(title: str) -> Incident:
     )  # fmt: skip
 
 
-def test_the_same_text_gives_the_same_incident_and_another_text_a_new_one() -> None:
-    text = _incident("Disk full on db-1").model_dump_json()
-    first = parse_incident(text)
-    assert parse_incident(text) is first
-    changed = parse_incident(text.replace("Disk full", "Disk nearly full"))
-    assert changed is not first
-    assert changed.title == "Disk nearly full on db-1"
-    # The newer text replaced the older one: reading the old text again parses it afresh.
-    again = parse_incident(text)
-    assert again is not first
-    assert again == first
+def test_every_write_of_an_incident_has_a_revision_of_its_own() -> None:
+    incident = _incident("Disk full on db-1")
+    first, second = KnownIncidents.new_record(incident), KnownIncidents.new_record(incident)
+    assert revision_of(first) != revision_of(second)
+    assert len(revision_of(first)) == REVISION_LENGTH
+    assert head_of(first) == head_of(second)
+    head = json.loads(head_of(first))
+    assert head["title"] == "Disk full on db-1"
+    assert "alerts" not in head
+    assert "timeline" not in head
 
 
-def test_the_text_of_an_incident_is_its_own_even_after_a_copy() -> None:
+def test_an_incident_is_found_by_its_record_and_knows_its_record() -> None:
+    known = KnownIncidents()
     incident = _incident("Host down: web-1")
-    text = incident_text(incident)
-    assert text == incident.model_dump_json()
-    copy = incident.model_copy(update={"title": "Host down: web-2"})
-    copy_text = incident_text(copy)
-    assert copy_text == copy.model_dump_json() != text
-    # What was last written for INC-900 is the copy: reading that text gives the copy back.
-    assert parse_incident(copy_text) is copy
+    record = known.new_record(incident)
+    assert known.find(record) is None
+    known.remember(incident, record)
+    assert known.find(record) is incident
+    assert known.record_of(incident) == record
+    # An equal incident is not the one that was stored: its record is unknown.
+    assert known.record_of(incident.model_copy()) is None
+    # The same head written again is another write, not found under the first.
+    assert known.find(known.new_record(incident)) is None
+
+
+def test_a_forgotten_incident_is_missing_never_wrong() -> None:
+    known = KnownIncidents(keep=2)
+    incidents = [_incident(f"Host down: web-{n}") for n in range(3)]
+    records = [known.new_record(i) for i in incidents]
+    for incident, record in zip(incidents, records, strict=True):
+        known.remember(incident, record)
+    assert known.find(records[0]) is None
+    assert known.find(records[1]) is incidents[1]
+    assert known.find(records[2]) is incidents[2]
+    known.clear()
+    assert known.find(records[2]) is None
+    assert known.record_of(incidents[2]) is None

@@ -27,6 +27,7 @@ from core.models import (
 )
 from core.storage import Storage
 from core.store import Ack, Changes, ConflictError, IncidentFilter
+from core.store.known import INCIDENTS
 from tests.conftest import REDIS_URL, T0, StorageFactory
 
 
@@ -265,6 +266,57 @@ async def test_what_was_just_read_is_what_is_expected(storage: Storage) -> None:
     assert await storage.store.open_incident_for_key(incident.key) == incident.model_copy(
         update={"version": 2}
     )
+
+
+def _entry(n: int) -> TimelineEntry:
+    return TimelineEntry(at=T0 + timedelta(seconds=n), kind="joined", text=f"entry {n}")
+
+
+async def _read_afresh(storage: Storage, incident_id: str) -> Incident | None:
+    """The incident as a process that remembers nothing reads it: from its rows."""
+    INCIDENTS.clear()
+    return await storage.store.get_incident(incident_id)
+
+
+async def test_an_incident_changed_row_by_row_reads_back_whole(storage: Storage) -> None:
+    store = storage.store
+    first = _incident(
+        "INC-1", alerts=tuple(_firing(r) for r in ("a", "b", "c")), timeline=(_entry(0),)
+    )
+    await store.commit(Changes(incidents=[first]))
+    read = await store.get_incident("INC-1")
+    assert read == first
+    # One alert resolved, one joined, one timeline entry more: only those rows change.
+    a, b, c = first.alerts
+    grown = read.model_copy(update={
+        "alerts": (a, b.model_copy(update={"status": AlertStatus.RESOLVED}), c, _firing("d")),
+        "timeline": (*first.timeline, _entry(1)), "version": 2,
+    })  # fmt: skip
+    change = Changes(incidents=[grown])
+    change.expect_incident("INC-1", read)
+    await store.commit(change)
+    assert await store.get_incident("INC-1") is grown
+    assert await _read_afresh(storage, "INC-1") == grown
+    # Shrunk: the rows past the new end are gone.
+    read = await store.get_incident("INC-1")
+    assert read is not None
+    shrunk = read.model_copy(update={"alerts": (c,), "timeline": (), "version": 3})
+    change = Changes(incidents=[shrunk])
+    change.expect_incident("INC-1", read)
+    await store.commit(change)
+    assert await _read_afresh(storage, "INC-1") == shrunk
+
+
+async def test_an_incident_written_without_a_read_is_written_whole(storage: Storage) -> None:
+    store = storage.store
+    many = _incident("INC-1", alerts=tuple(_firing(f"h{n}") for n in range(5)),
+                     timeline=tuple(_entry(n) for n in range(4)))  # fmt: skip
+    await store.commit(Changes(incidents=[many]))
+    few = _incident("INC-1", alerts=(_firing("x"),), timeline=(_entry(9),), version=2)
+    await store.commit(Changes(incidents=[few]))
+    assert await _read_afresh(storage, "INC-1") == few
+    listed = await store.list_incidents(IncidentFilter())
+    assert listed == [few]
 
 
 async def test_odd_correlation_keys_stay_apart(storage: Storage) -> None:

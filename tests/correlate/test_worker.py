@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from core.bus import Stream
 from core.clock import VirtualClock
+from core.incident_entries import whole
 from core.metrics import make_correlate_metrics, make_runtime_metrics, make_ticketer_metrics
 from core.models import (
     Alert,
@@ -64,10 +65,11 @@ async def test_an_incident_opened_and_merged_within_one_batch_is_not_announced(
     )
     await drain([stage], storage.bus, runtime)
     events = [
-        IncidentEvent.model_validate_json(e.body)
+        (await whole(storage.store, IncidentsEntry.model_validate_json(e.body))).root
         for e in await storage.bus.read(Stream.INCIDENTS, "test", "test", 100)
     ]
     [opened] = events
+    assert isinstance(opened, IncidentEvent)
     assert opened.kind is IncidentEventKind.OPENED
     switch = opened.incident
     assert [(a.resource, a.role) for a in switch.alerts] == [

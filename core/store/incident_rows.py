@@ -1,0 +1,71 @@
+"""An incident as the stores keep it: its record, and its alerts and timeline as rows.
+
+Every alert that joins a storm's incident changes it, and the incident holds thousands of
+alerts. Writing it whole each time made a day's work grow with the square of its storms.
+Kept as rows by position, a change writes its record and the rows it changed: the alert
+that joined and the timeline entry that says so. Which rows those are is told by the
+incident the change was made from, when the store is known to hold exactly that one (the
+commit expects the record it was read as); otherwise every row is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from core.models import Incident
+from core.store.known import INCIDENTS, head_of
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Rows to write for one list of an incident: (position, JSON) of each changed row, and
+    how many rows the list now has (rows at or after `count` are deleted)."""
+
+    changed: list[tuple[int, str]]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentWrite:
+    incident: Incident
+    record: str
+    alerts: Rows
+    timeline: Rows
+
+
+def _rows(before: Sequence[BaseModel], after: Sequence[BaseModel]) -> Rows:
+    # The models are frozen: the very same object at a position is the same row.
+    kept = len(before)
+    return Rows(
+        [
+            (at, row.model_dump_json())
+            for at, row in enumerate(after)
+            if at >= kept or row is not before[at]
+        ],
+        len(after),
+    )
+
+
+def write_of(incident: Incident, record: str, base: Incident | None) -> IncidentWrite:
+    """What to write for `incident` stored as `record`, over `base` if the store holds it."""
+    alerts = base.alerts if base is not None else ()
+    timeline = base.timeline if base is not None else ()
+    return IncidentWrite(
+        incident, record, _rows(alerts, incident.alerts), _rows(timeline, incident.timeline)
+    )
+
+
+def assemble(record: str, alerts: Sequence[str], timeline: Sequence[str]) -> Incident:
+    """The incident stored as `record` with these rows (JSON, in position order), from memory
+    when this process still knows that revision."""
+    known = INCIDENTS.find(record)
+    if known is not None:
+        return known
+    head = head_of(record)
+    text = f'{head[:-1]},"alerts":[{",".join(alerts)}],"timeline":[{",".join(timeline)}]}}'
+    incident = Incident.model_validate_json(text)
+    INCIDENTS.remember(incident, record)
+    return incident
