@@ -8,6 +8,8 @@ the pure correlation steps honest about what they return.
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
@@ -253,7 +255,7 @@ class Incident(Frozen):
 
     @property
     def resources(self) -> list[str]:
-        return sorted({a.resource for a in self.alerts if a.resource})
+        return list(_derived(self.alerts, _resources))
 
     @property
     def service_down(self) -> bool:
@@ -274,11 +276,47 @@ class Incident(Frozen):
         nothing about its hosts."""
         if self.status is IncidentStatus.RESOLVED:
             return set()
-        return {
+        return set(_derived(self.alerts, _failing))
+
+
+def _resources(alerts: tuple[IncidentAlert, ...]) -> tuple[str, ...]:
+    return tuple(sorted({a.resource for a in alerts if a.resource}))
+
+
+def _failing(alerts: tuple[IncidentAlert, ...]) -> tuple[str, ...]:
+    return tuple(
+        {
             a.resource
-            for a in self.alerts
+            for a in alerts
             if a.resource and a.status is AlertStatus.FIRING and a.severity in OUTAGE_SEVERITIES
         }
+    )
+
+
+_DERIVED: OrderedDict[tuple[int, str], tuple[tuple[IncidentAlert, ...], tuple[str, ...]]] = (
+    OrderedDict()
+)
+
+
+def _derived(
+    alerts: tuple[IncidentAlert, ...],
+    derive: Callable[[tuple[IncidentAlert, ...]], tuple[str, ...]],
+) -> tuple[str, ...]:
+    """`derive(alerts)`, remembered for the very same tuple. A storm's incident holds
+    thousands of alerts, and its resources are asked for many times per change (correlate,
+    the store's index, the ticket) while the versions in between share one tuple."""
+    if len(alerts) < 64:
+        return derive(alerts)
+    key = (id(alerts), derive.__name__)
+    held = _DERIVED.get(key)
+    if held is not None and held[0] is alerts:
+        _DERIVED.move_to_end(key)
+        return held[1]
+    value = derive(alerts)
+    _DERIVED[key] = (alerts, value)
+    if len(_DERIVED) > 256:
+        _DERIVED.popitem(last=False)
+    return value
 
 
 class TicketStatus(enum.StrEnum):

@@ -105,11 +105,12 @@ def follow(
     _change(changes, now, "priority", ticket.priority.value, incident.priority.value,
             texts.note("priority_raised" if raised else "priority_lowered"))  # fmt: skip
     _change(changes, now, "group", ticket.group, incident.group)
-    acknowledged = [e for e in incident.timeline if e.kind == "acknowledged"]
-    if acknowledged and ticket.responded_at is None:
+    if ticket.responded_at is None and incident.acknowledged_at is not None:
+        # The latest acknowledgement, found from the end of a timeline of thousands.
+        said = next((e.text for e in reversed(incident.timeline) if e.kind == "acknowledged"), "")
         changes.append(
             TicketChange(at=now, field="acknowledged", old=None, new="yes",
-                         note=texts.note("acknowledged", text=acknowledged[-1].text))
+                         note=texts.note("acknowledged", text=said))
         )  # fmt: skip
     _change(changes, now, "assignee", ticket.assignee, incident.acknowledged_by or ticket.assignee)
     status = (

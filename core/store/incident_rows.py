@@ -34,10 +34,14 @@ class IncidentWrite:
     record: str
     alerts: Rows
     timeline: Rows
+    failing_changed: bool
+    """Whether its failing resources (the store's topology index) changed."""
 
 
 def _rows(before: Sequence[BaseModel], after: Sequence[BaseModel]) -> Rows:
     # The models are frozen: the very same object at a position is the same row.
+    if after is before:
+        return Rows([], len(after))
     kept = len(before)
     return Rows(
         [
@@ -54,7 +58,11 @@ def write_of(incident: Incident, record: str, base: Incident | None) -> Incident
     alerts = base.alerts if base is not None else ()
     timeline = base.timeline if base is not None else ()
     return IncidentWrite(
-        incident, record, _rows(alerts, incident.alerts), _rows(timeline, incident.timeline)
+        incident,
+        record,
+        _rows(alerts, incident.alerts),
+        _rows(timeline, incident.timeline),
+        base is None or base.failing_resources != incident.failing_resources,
     )
 
 

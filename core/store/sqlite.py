@@ -117,18 +117,14 @@ class SqliteStore:
                     for at, body in rows.changed
                 ],
             )
+        reindexed = [w.incident for w in writes if w.failing_changed]
         conn.executemany(
-            "DELETE FROM incident_resources WHERE incident_id = ?",
-            [(i.id,) for i in changes.incidents],
+            "DELETE FROM incident_resources WHERE incident_id = ?", [(i.id,) for i in reindexed]
         )
         conn.executemany(
             "INSERT OR IGNORE INTO incident_resources (resource, incident_id) VALUES (?, ?)",
-            [
-                (resource, i.id)
-                for i in changes.incidents
-                for resource in i.failing_resources
-            ],
-        )  # fmt: skip
+            [(resource, i.id) for i in reindexed for resource in i.failing_resources],
+        )
         conn.executemany(
             "INSERT OR REPLACE INTO silences (id, created_at, body) VALUES (?, ?, ?)",
             [(s.id, s.created_at.isoformat(), s.model_dump_json()) for s in changes.silences],

@@ -297,6 +297,9 @@ async def test_an_incident_changed_row_by_row_reads_back_whole(storage: Storage)
     await store.commit(change)
     assert await store.get_incident("INC-1") is grown
     assert await _read_afresh(storage, "INC-1") == grown
+    # The topology index follows: b no longer fails there, d does.
+    owners = await store.incidents_on_resources(["a", "b", "c", "d"])
+    assert owners == {"a": "INC-1", "c": "INC-1", "d": "INC-1"}
     # Shrunk: the rows past the new end are gone.
     read = await store.get_incident("INC-1")
     assert read is not None
@@ -305,6 +308,7 @@ async def test_an_incident_changed_row_by_row_reads_back_whole(storage: Storage)
     change.expect_incident("INC-1", read)
     await store.commit(change)
     assert await _read_afresh(storage, "INC-1") == shrunk
+    assert await store.incidents_on_resources(["a", "b", "c", "d"]) == {"c": "INC-1"}
 
 
 async def test_an_incident_written_without_a_read_is_written_whole(storage: Storage) -> None:
