@@ -149,6 +149,10 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(line: str) -> None:
+    print(f"sereno replay: {line}", file=sys.stderr, flush=True)  # noqa: T201 - progress
+
+
 def _replay(args: argparse.Namespace) -> int:
     from sereno.compare import run_comparison  # noqa: PLC0415 - only this command needs it
     from sereno.replay import ReplayError, run_replay  # noqa: PLC0415
@@ -165,7 +169,7 @@ def _replay(args: argparse.Namespace) -> int:
         else:
             replayed = asyncio.run(
                 run_replay(args.file, settings, rules, report=args.report is not None,
-                           report_day=args.report_date)
+                           report_day=args.report_date, progress=_say)
             )  # fmt: skip
             result, daily = replayed, replayed.report
     except ReplayError as e:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,8 @@ from sereno.pipeline import build_pipeline
 MAX_LIST = 1_000_000
 TRIM_EVERY_TICKS = 20
 """Streams are trimmed every this many ticks of the virtual clock (5 minutes by default)."""
+PROGRESS_EVERY_S = 10.0
+"""A long replay says how far it has got this often (wall clock)."""
 
 
 class ReplayError(Exception):
@@ -182,11 +185,13 @@ async def run_replay(
     report: bool = False,
     report_day: date | None = None,
     data_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ReplayResult:
     """Feed every line of `path` to the receiver at its moment and let the stages run.
     With `report`, also compute the daily report of `report_day` (default: the first
     report due after the last line). The pipeline's data lives in a temporary folder, or
-    in `data_dir` (which must be empty) to be looked at afterwards."""
+    in `data_dir` (which must be empty) to be looked at afterwards. A long replay tells
+    `progress` how far it has got, every `PROGRESS_EVERY_S` seconds."""
     lines = read_lines(path)
     stamped = [line.at for _, line in lines if line.at is not None]
     start = min(stamped) if stamped else datetime.now(UTC).replace(microsecond=0)
@@ -207,7 +212,15 @@ async def run_replay(
             alerts, rejected = 0, []
             every = timedelta(seconds=settings.tick_s)
             next_tick, ticks = start + every, 0
-            for number, line in ordered:
+            said = began
+            for done, (number, line) in enumerate(ordered):
+                if progress is not None and time.perf_counter() - said >= PROGRESS_EVERY_S:
+                    said = time.perf_counter()
+                    progress(
+                        f"{done:,} of {len(ordered):,} requests, virtual time "
+                        f"{clock.now():%Y-%m-%d %H:%M}, {alerts:,} alerts, "
+                        f"{alerts / (said - began):,.0f} alerts/s"
+                    )
                 moment = _moment(line, start)
                 # Time passes between requests as it would have live: timers fall due.
                 while next_tick <= moment:
@@ -217,8 +230,8 @@ async def run_replay(
                     next_tick += every
                     ticks += 1
                     if ticks % TRIM_EVERY_TICKS == 0:
-                        # As a live worker trims now and then: a storm's events, each carrying
-                        # its whole incident, would otherwise pile up by the gigabyte in a day.
+                        # As a live worker trims now and then: a day's events would otherwise
+                        # pile up in the scratch file until the end.
                         for stream in Stream:
                             await pipeline.storage.bus.trim(stream)
                 clock.advance_to(moment)
