@@ -31,7 +31,7 @@ class KnownIncidents:
     """Incidents by the revision under which they were stored, up to `keep` of them, and
     the record of each incident object this process read or wrote, while it lives."""
 
-    def __init__(self, keep: int = 4096) -> None:
+    def __init__(self, keep: int = 1024) -> None:
         self._keep = keep
         self._by_revision: OrderedDict[str, Incident] = OrderedDict()
         self._records: dict[int, tuple[weakref.ref[Incident], str]] = {}

@@ -6,8 +6,8 @@ NotPendingError), then that what the stage read is still there (else ConflictErr
 then the uniqueness rules row by row in the order SQLite's indexes check them (one
 non-resolved incident per correlation key, one ticket per incident and backend). Only
 then does it write the state (and the indexes SQLite keeps in the same transaction:
-timers, failing resources, services per site), publish downstream, bury dead letters and
-acknowledge.
+timers, failing resources when they changed, services per site), publish downstream, bury
+dead letters and acknowledge.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ local incidents = {}
 for _ = 1, tonumber(take()) do
   local r = {}
   for j = 1, 9 do r[j] = take() end
+  r[13] = take() == '1'  -- its failing resources changed: index them again
   local resources = {}
   for j = 1, tonumber(take()) do resources[j] = take() end
   r[10] = resources
@@ -216,7 +217,11 @@ for _, i in ipairs(incidents) do
 end
 -- Resources failing in unresolved incidents: every written incident's old ones out, then
 -- its failing ones (Incident.failing_resources) in (as SQLite's DELETE, then INSERT OR IGNORE).
+local reindexed = {}
 for _, i in ipairs(incidents) do
+  if i[13] then reindexed[#reindexed + 1] = i end
+end
+for _, i in ipairs(reindexed) do
   local id = i[1]
   local old = redis.call('HGET', INCIDENT_RESOURCES_OF, id)
   if old then
@@ -227,7 +232,7 @@ for _, i in ipairs(incidents) do
   end
 end
 local failing, failing_ids = {}, {}
-for _, i in ipairs(incidents) do
+for _, i in ipairs(reindexed) do
   local id, status, resources = i[1], i[3], i[10]
   if status ~= 'resolved' then
     for _, resource in ipairs(resources) do
@@ -371,8 +376,9 @@ def _state(changes: Changes, writes: list[IncidentWrite]) -> list[str | int]:
         args += [i.id, i.key, i.status.value, i.priority.value, i.service,
                  i.opened_at.isoformat(), w.record, i.down_site,
                  i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
-        failing = sorted(i.failing_resources)
-        args += [len(failing), *failing, *_rows(w.alerts), *_rows(w.timeline)]
+        failing = sorted(i.failing_resources) if w.failing_changed else []
+        args += [int(w.failing_changed), len(failing), *failing]
+        args += [*_rows(w.alerts), *_rows(w.timeline)]
     args.append(len(changes.alert_states))
     for s in changes.alert_states:
         args += [s.fingerprint, s.model_dump_json()]
