@@ -8,9 +8,13 @@ the pure correlation steps honest about what they return.
 from __future__ import annotations
 
 import enum
+import operator
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from itertools import compress
+from operator import attrgetter
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -279,18 +283,21 @@ class Incident(Frozen):
         return set(_derived(self.alerts, _failing))
 
 
+# Over a storm's thousands of alerts these run as map/filter/compress, whose loops are C's.
+_RESOURCE = attrgetter("resource")
+_STATUS = attrgetter("status")
+_SEVERITY = attrgetter("severity")
+_IS_FIRING = partial(operator.is_, AlertStatus.FIRING)
+
+
 def _resources(alerts: tuple[IncidentAlert, ...]) -> tuple[str, ...]:
-    return tuple(sorted({a.resource for a in alerts if a.resource}))
+    return tuple(sorted(set(filter(None, map(_RESOURCE, alerts)))))
 
 
 def _failing(alerts: tuple[IncidentAlert, ...]) -> tuple[str, ...]:
-    return tuple(
-        {
-            a.resource
-            for a in alerts
-            if a.resource and a.status is AlertStatus.FIRING and a.severity in OUTAGE_SEVERITIES
-        }
-    )
+    firing = list(compress(alerts, map(_IS_FIRING, map(_STATUS, alerts))))
+    outage = map(OUTAGE_SEVERITIES.__contains__, map(_SEVERITY, firing))
+    return tuple(set(filter(None, compress(map(_RESOURCE, firing), outage))))
 
 
 _DERIVED: OrderedDict[tuple[int, str], tuple[tuple[IncidentAlert, ...], tuple[str, ...]]] = (
