@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from core.models import Incident
+from core.store import Changes
 from core.store.known import INCIDENTS, head_of
 
 
@@ -56,6 +57,20 @@ def _rows(before: tuple[BaseModel, ...], after: tuple[BaseModel, ...]) -> Rows:
     return Rows([(at, after[at].model_dump_json()) for at in changed], len(after))
 
 
+def writes_of(changes: Changes) -> list[IncidentWrite]:
+    """What to write for each incident of `changes`."""
+    return [
+        write_of(i, changes.incident_record(i), changes.incident_base(i.id))
+        for i in changes.incidents
+    ]
+
+
+def committed(writes: list[IncidentWrite]) -> None:
+    """The commit of `writes` went through: remember each incident under its record."""
+    for write in writes:
+        INCIDENTS.remember(write.incident, write.record)
+
+
 def write_of(incident: Incident, record: str, base: Incident | None) -> IncidentWrite:
     """What to write for `incident` stored as `record`, over `base` if the store holds it."""
     alerts = base.alerts if base is not None else ()
@@ -70,11 +85,8 @@ def write_of(incident: Incident, record: str, base: Incident | None) -> Incident
 
 
 def assemble(record: str, alerts: Sequence[str], timeline: Sequence[str]) -> Incident:
-    """The incident stored as `record` with these rows (JSON, in position order), from memory
-    when this process still knows that revision."""
-    known = INCIDENTS.find(record)
-    if known is not None:
-        return known
+    """The incident stored as `record` with these rows (JSON, in position order), remembered
+    under that record."""
     head = head_of(record)
     text = f'{head[:-1]},"alerts":[{",".join(alerts)}],"timeline":[{",".join(timeline)}]}}'
     incident = Incident.model_validate_json(text)

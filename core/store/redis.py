@@ -29,7 +29,7 @@ from core.models import (
 )
 from core.redisdb import RedisDatabase, optional_text, text, unavailable
 from core.store import Changes, ConflictError, IncidentFilter
-from core.store.incident_rows import IncidentWrite, assemble, write_of
+from core.store.incident_rows import assemble, committed, writes_of
 from core.store.known import INCIDENTS, TICKETS, head_of
 from core.store.redis_commit import COMMIT_LUA, pack
 from core.store.redis_keys import (
@@ -129,17 +129,13 @@ class RedisStore:
         return f"{prefix}-{value}"
 
     async def commit(self, changes: Changes) -> None:
-        writes: list[IncidentWrite] = [
-            write_of(i, changes.incident_record(i), changes.incident_base(i.id))
-            for i in changes.incidents
-        ]
+        writes = writes_of(changes)
         keys, args = pack(changes, writes, self._db)
         with unavailable():
             outcome = await self._db.script(COMMIT_LUA)(keys=keys, args=args)
         match outcome:
             case ["ok"]:
-                for write in writes:
-                    INCIDENTS.remember(write.incident, write.record)
+                committed(writes)
                 return
             case ["conflict", why]:
                 raise ConflictError(str(why))
@@ -172,7 +168,8 @@ class RedisStore:
                     args=missing,
                 )  # fmt: skip
             read = {
-                incident_id: assemble(
+                incident_id: INCIDENTS.find(text(whole[0]))
+                or assemble(
                     text(whole[0]), [text(a) for a in whole[1]], [text(t) for t in whole[2]]
                 )
                 for incident_id, whole in zip(missing, wholes, strict=True)

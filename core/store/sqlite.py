@@ -29,7 +29,7 @@ from core.store import (
     ConflictError,
     IncidentFilter,
 )
-from core.store.incident_rows import IncidentWrite, assemble, write_of
+from core.store.incident_rows import IncidentWrite, assemble, committed, writes_of
 from core.store.known import INCIDENTS, TICKETS
 
 _EXPECTED_BODY = {
@@ -61,17 +61,13 @@ class SqliteStore:
         return f"{prefix}-{value}"
 
     async def commit(self, changes: Changes) -> None:
-        writes = [
-            write_of(i, changes.incident_record(i), changes.incident_base(i.id))
-            for i in changes.incidents
-        ]
+        writes = writes_of(changes)
         try:
             with self._db.transaction() as conn:
                 self._write(conn, changes, writes)
         except sqlite3.IntegrityError as e:
             raise ConflictError(str(e)) from e
-        for write in writes:
-            INCIDENTS.remember(write.incident, write.record)
+        committed(writes)
         for stream in {stream for stream, _ in changes.publish}:
             self._bus.notify(stream)
 
