@@ -264,7 +264,7 @@ async def settled(base: str, within_s: float) -> float:
 def pipeline_latencies(incidents: list[Any], tickets: list[Any]) -> dict[str, float | None]:
     """Alert → incident and alert → ticket, from the server's own wall-clock timestamps."""
     first_seen = {
-        i["id"]: min(datetime.fromisoformat(a["first_seen"]) for a in i["alerts"])
+        i["id"]: min(datetime.fromisoformat(a["first_seen"]) for a in i["sample"])
         for i in incidents
     }
     to_incident = [

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
+import functools
+import re
 from datetime import datetime
-from fnmatch import fnmatchcase
 from typing import Annotated, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -22,7 +24,16 @@ Patterns = Annotated[list[str], BeforeValidator(_one_or_many)]
 
 def any_match(patterns: list[str], value: str) -> bool:
     """True when `value` matches one of the glob `patterns`."""
-    return any(fnmatchcase(value, p) for p in patterns)
+    if not patterns:
+        return False
+    return _compiled(tuple(patterns)).match(value) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for a list of glob patterns: every alert is matched against
+    the rules' patterns many times, and one compiled expression is many times faster."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns), re.DOTALL)
 
 
 class AlertMatch(BaseModel):

@@ -8,13 +8,7 @@ the pure correlation steps honest about what they return.
 from __future__ import annotations
 
 import enum
-import operator
-from collections import OrderedDict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from itertools import compress
-from operator import attrgetter
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -28,7 +22,7 @@ from pydantic import (
 )
 from pydantic import AwareDatetime as PydanticAwareDatetime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the stream entry format; bumped when an entry's shape changes."""
 
 
@@ -184,7 +178,9 @@ class IncidentAlert(Frozen):
     severity: Severity
     status: AlertStatus
     role: AlertRole = AlertRole.MEMBER
-    cause: str = Field(default="", description="For a symptom: why, e.g. its switch failed")
+    cause: str = Field(
+        default="", description="Why it joined: for a symptom, e.g. its switch failed"
+    )
     summary: str = ""
     first_seen: StampDatetime
     last_seen: StampDatetime
@@ -202,8 +198,16 @@ class TimelineEntry(Frozen):
     text: str
 
 
+SAMPLE_SIZE = 10
+"""Alerts an incident's header carries as its sample: the first to join, kept current."""
+
+
 class Incident(Frozen):
-    """A real problem: the correlated alerts behind it and what happened to it."""
+    """A real problem: a small header. Its alerts (members and symptoms) and its timeline are
+    collections of their own in the store (`Store.incident_members`, `Store.timeline_page`),
+    so an alert joining a storm's incident costs the same whatever its size. The header keeps
+    the summaries that correlation, tickets and people need, updated as alerts change
+    (`correlate.summary`), never recounted from all of them."""
 
     id: str
     key: str = Field(description="Correlation key; one open incident per key")
@@ -219,8 +223,10 @@ class Incident(Frozen):
     users_affected: int = 0
     site: str = ""
     group: str = Field(default="", description="Support group that owns it")
+    assignee: str = Field(default="", description="Who holds it now, if anyone")
     rule: str = Field(default="", description="Correlation rule that grouped its alerts")
     opened_at: AwareDatetime
+    opened_by: str = Field(default="", description="Fingerprint of the alert that opened it")
     acknowledged_at: AwareDatetime | None = None
     acknowledged_by: str = Field(default="", description="Who acknowledged it, if a person said")
     resolved_at: AwareDatetime | None = None
@@ -240,26 +246,37 @@ class Incident(Frozen):
     runbook: str = Field(default="", description="Name of the runbook that applies")
     runbook_title: str = ""
     runbook_steps: tuple[str, ...] = Field(default=(), description="The runbook's first steps")
-    alerts: tuple[IncidentAlert, ...] = ()
-    timeline: tuple[TimelineEntry, ...] = ()
+    alert_count: int = Field(default=0, description="Its alerts, members and symptoms")
+    symptom_count: int = 0
+    firing_count: int = 0
+    flapping_count: int = Field(default=0, description="Its alerts taken as flapping")
+    firing_severities: dict[Severity, int] = Field(
+        default_factory=dict, description="Firing alerts by severity"
+    )
+    peak_severity: Severity = Field(
+        default=Severity.INFO, description="The worst severity any of its alerts had"
+    )
+    resource_count: int = Field(default=0, description="Distinct resources of its alerts")
+    member_resource_count: int = Field(default=0, description="... of its members only")
+    member_name_count: int = Field(default=0, description="Distinct names of its members")
+    title_name: str = Field(default="", description="Name of its first member")
+    title_resource: str = Field(default="", description="Resource of its first member with one")
+    sample: tuple[IncidentAlert, ...] = Field(
+        default=(), description=f"Its first {SAMPLE_SIZE} alerts, as they are now"
+    )
+    state_changes: tuple[StampDatetime, ...] = Field(
+        default=(), description="When it last opened, resolved or reopened (flapping)"
+    )
     version: int = Field(default=1, description="Bumped on every change")
 
     @property
-    def firing(self) -> list[IncidentAlert]:
-        return [a for a in self.alerts if a.status is AlertStatus.FIRING]
+    def member_count(self) -> int:
+        return self.alert_count - self.symptom_count
 
     @property
-    def members(self) -> list[IncidentAlert]:
-        """The alerts that are the problem itself, not symptoms of it."""
-        return [a for a in self.alerts if a.role is AlertRole.MEMBER]
-
-    @property
-    def symptoms(self) -> list[IncidentAlert]:
-        return [a for a in self.alerts if a.role is AlertRole.SYMPTOM]
-
-    @property
-    def resources(self) -> list[str]:
-        return list(_derived(self.alerts, _resources))
+    def first_member(self) -> IncidentAlert | None:
+        """The first of its alerts that is part of the problem itself (not a symptom)."""
+        return next((a for a in self.sample if a.role is AlertRole.MEMBER), None)
 
     @property
     def service_down(self) -> bool:
@@ -272,58 +289,16 @@ class Incident(Frozen):
         """The site where it counts its service as down; empty when it does not."""
         return self.site if self.service and self.service_down else ""
 
-    @property
-    def failing_resources(self) -> set[str]:
-        """Resources this unresolved incident says are down or cut off: those with a firing
-        alert of major severity or worse. What sits behind them may fail because of them; a
-        warning (high CPU) or a minor alert (one interface down) on a switch explains
-        nothing about its hosts."""
-        if self.status is IncidentStatus.RESOLVED:
-            return set()
-        return set(_derived(self.alerts, _failing))
 
-
-# Over a storm's thousands of alerts these run as map/filter/compress, whose loops are C's.
-_RESOURCE = attrgetter("resource")
-_STATUS = attrgetter("status")
-_SEVERITY = attrgetter("severity")
-_IS_FIRING = partial(operator.is_, AlertStatus.FIRING)
-
-
-def _resources(alerts: tuple[IncidentAlert, ...]) -> tuple[str, ...]:
-    return tuple(sorted(set(filter(None, map(_RESOURCE, alerts)))))
-
-
-def _failing(alerts: tuple[IncidentAlert, ...]) -> tuple[str, ...]:
-    firing = list(compress(alerts, map(_IS_FIRING, map(_STATUS, alerts))))
-    outage = map(OUTAGE_SEVERITIES.__contains__, map(_SEVERITY, firing))
-    return tuple(set(filter(None, compress(map(_RESOURCE, firing), outage))))
-
-
-_DERIVED: OrderedDict[tuple[int, str], tuple[tuple[IncidentAlert, ...], tuple[str, ...]]] = (
-    OrderedDict()
-)
-
-
-def _derived(
-    alerts: tuple[IncidentAlert, ...],
-    derive: Callable[[tuple[IncidentAlert, ...]], tuple[str, ...]],
-) -> tuple[str, ...]:
-    """`derive(alerts)`, remembered for the very same tuple. A storm's incident holds
-    thousands of alerts, and its resources are asked for many times per change (correlate,
-    the store's index, the ticket) while the versions in between share one tuple."""
-    if len(alerts) < 64:
-        return derive(alerts)
-    key = (id(alerts), derive.__name__)
-    held = _DERIVED.get(key)
-    if held is not None and held[0] is alerts:
-        _DERIVED.move_to_end(key)
-        return held[1]
-    value = derive(alerts)
-    _DERIVED[key] = (alerts, value)
-    if len(_DERIVED) > 256:
-        _DERIVED.popitem(last=False)
-    return value
+def is_failing(alert: IncidentAlert) -> bool:
+    """Whether `alert` says its resource is down or cut off: firing, major or worse. What
+    sits behind that resource may fail because of it; a warning (high CPU) or a minor alert
+    (one interface down) on a switch explains nothing about its hosts."""
+    return (
+        bool(alert.resource)
+        and alert.status is AlertStatus.FIRING
+        and alert.severity in OUTAGE_SEVERITIES
+    )
 
 
 class TicketStatus(enum.StrEnum):
@@ -500,17 +475,20 @@ class AlertsEntry(
 
 
 class IncidentEvent(Frozen):
-    """Entry of the `incidents` stream: what changed, with the incident after it."""
+    """Entry of the `incidents` stream: the incident's header after a change, and what
+    changed: the alerts that joined, left or changed and the timeline entries written in
+    that one commit. A reader that needs every alert pages through the store."""
 
     type: Literal["incident"] = "incident"
     schema_version: int = SCHEMA_VERSION
     kind: IncidentEventKind
     at: AwareDatetime
     incident: Incident
-    revision: str = Field(
-        default="",
-        description="Revision of the stored incident; when set, the entry carries the "
-        "incident without its alerts and timeline (see core.incident_entries)",
+    alerts: tuple[IncidentAlert, ...] = Field(
+        default=(), description="Its alerts this change added or changed"
+    )
+    notes: tuple[TimelineEntry, ...] = Field(
+        default=(), description="Timeline entries this change wrote"
     )
     reason: str = ""
     crisis_declared: bool = Field(default=False, description="This change made it a crisis")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 Synchronous = Literal["NORMAL", "FULL", "OFF"]
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Version of the data file's tables; a file of another version is refused, never guessed."""
 
 _SCHEMA = """
@@ -64,21 +64,34 @@ CREATE TABLE IF NOT EXISTS incidents (
     down_site TEXT NOT NULL DEFAULT '',  -- Incident.down_site
     opened_at TEXT NOT NULL,
     due_at TEXT,
-    body TEXT NOT NULL  -- its record: revision, then the incident without alerts and timeline
+    body TEXT NOT NULL  -- its header (core.models.Incident)
 );
--- An incident's alerts and timeline entries by position (core.store.incident_rows).
-CREATE TABLE IF NOT EXISTS incident_alerts (
+-- An incident's alerts, keyed by fingerprint; rowid is the order they joined in.
+CREATE TABLE IF NOT EXISTS incident_members (
     incident_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
     body TEXT NOT NULL,
-    PRIMARY KEY (incident_id, position)
-) WITHOUT ROWID;
+    UNIQUE (incident_id, fingerprint)
+);
+-- An index on incident_id alone keeps each incident's rows in rowid order, for paging.
+CREATE INDEX IF NOT EXISTS incident_members_in_order ON incident_members (incident_id);
 CREATE TABLE IF NOT EXISTS incident_timeline (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     incident_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (incident_id, position)
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_timeline_in_order ON incident_timeline (incident_id, seq);
+-- Counts kept as an incident's alerts change (core.store.Changes.tallies): distinct
+-- resources and names, and the resources failing in it (topology's lookup).
+CREATE TABLE IF NOT EXISTS incident_tallies (
+    incident_id TEXT NOT NULL,
+    dim TEXT NOT NULL,
+    value TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (incident_id, dim, value)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS failing_resources ON incident_tallies (value, incident_id)
+    WHERE dim = 'failing' AND n > 0;
 -- One open incident per correlation key, enforced by the database itself.
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_incident_per_key
     ON incidents (key) WHERE status != 'resolved';
@@ -96,13 +109,6 @@ CREATE TABLE IF NOT EXISTS tickets (
 );
 CREATE INDEX IF NOT EXISTS tickets_due ON tickets (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS incidents_due ON incidents (due_at) WHERE due_at IS NOT NULL;
--- Which resource has a firing alert in which unresolved incident: topology's lookup.
-CREATE TABLE IF NOT EXISTS incident_resources (
-    resource TEXT NOT NULL,
-    incident_id TEXT NOT NULL,
-    PRIMARY KEY (resource, incident_id)
-);
-CREATE INDEX IF NOT EXISTS incident_resources_by_incident ON incident_resources (incident_id);
 CREATE TABLE IF NOT EXISTS silences (
     id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,

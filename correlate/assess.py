@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.models import Alert, Incident, Severity
+from core.models import Alert, Incident
 from core.rules import AlertMatch, Criticality, Reach, Rules
+from correlate.summary import worst_severity
 
 _CRITICALITY_ORDER = list(Criticality)
 
@@ -24,18 +25,15 @@ def reach(incident: Incident, rules: Rules) -> Reach:
     return Reach(
         users=users,
         criticality=criticality,
-        resources=len(incident.resources),
+        resources=incident.resource_count,
         service_name=main.name if main else incident.service,
     )
 
 
 def assess(incident: Incident, rules: Rules) -> Incident:
     """`incident` with severity (worst firing alert), impact, urgency, priority and the
-    reason for it, and users affected, recomputed from its alerts."""
-    firing = [a.severity for a in incident.alerts if a.status.value == "firing"]
-    severity = Severity.worst(firing or [a.severity for a in incident.alerts])
-    services = tuple(dict.fromkeys(a.service for a in incident.alerts if a.service))
-    incident = incident.model_copy(update={"services": services})
+    reason for it, and users affected, from the summaries of its alerts."""
+    severity = worst_severity(incident)
     touched = reach(incident, rules)
     assessment = rules.priority.assess(severity, touched)
     return incident.model_copy(

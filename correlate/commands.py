@@ -1,18 +1,13 @@
 """A person's command on an incident (acknowledge, resolve), applied by correlate, which
-owns incidents. Pure: the incident and the command in, the changed incident out."""
+owns incidents. It changes the incident's draft."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from core.models import (
-    CommandAction,
-    Incident,
-    IncidentCommand,
-    IncidentStatus,
-    TimelineEntry,
-)
+from core.models import CommandAction, IncidentCommand, IncidentStatus
 from correlate import lifecycle
+from correlate.draft import Draft
 
 
 def _who(command: IncidentCommand) -> str:
@@ -21,24 +16,18 @@ def _who(command: IncidentCommand) -> str:
     return f"{by} via {command.origin}{note}"
 
 
-def apply(incident: Incident, command: IncidentCommand, now: datetime) -> Incident | None:
-    """`incident` after `command`; None when it changes nothing (already resolved, or
+def apply(draft: Draft, command: IncidentCommand, now: datetime) -> bool:
+    """The incident after `command`; False when it changes nothing (already resolved, or
     acknowledged again), so a repeated command is harmless."""
+    incident = draft.incident
     if incident.status is IncidentStatus.RESOLVED:
-        return None
+        return False
     if command.action is CommandAction.RESOLVE:
-        return lifecycle.resolve(incident, now, f"by {_who(command)}")
+        lifecycle.resolve(draft, now, f"by {_who(command)}")
+        return True
     if incident.status is IncidentStatus.ACKNOWLEDGED:
-        return None
-    return incident.model_copy(
-        update={
-            "status": IncidentStatus.ACKNOWLEDGED,
-            "acknowledged_at": now,
-            "acknowledged_by": command.by,
-            "timeline": (
-                *incident.timeline,
-                TimelineEntry(at=now, kind="acknowledged", text=f"acknowledged by {_who(command)}"),
-            ),
-            "version": incident.version + 1,
-        }
-    )
+        return False
+    draft.update(status=IncidentStatus.ACKNOWLEDGED, acknowledged_at=now,
+                 acknowledged_by=command.by)  # fmt: skip
+    draft.note(now, "acknowledged", f"acknowledged by {_who(command)}")
+    return True

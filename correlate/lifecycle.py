@@ -1,9 +1,10 @@
-"""Incident lifecycle as pure functions: open, join, resolve (with hold-down), reopen,
-acknowledge, merge. Each change leaves a timeline entry saying which rule did it and why."""
+"""Incident lifecycle as small steps on a `Draft`: open, join, resolve (with hold-down),
+reopen, acknowledge, merge. Each change leaves a timeline entry saying which rule did it
+and why; each touches only the alerts it names, whatever the incident's size."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -20,6 +21,8 @@ from core.models import (
 from core.rules import Rules
 from core.runbooks import Runbook
 from correlate.assess import assess
+from correlate.draft import Draft
+from correlate.summary import title_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,52 +64,23 @@ def where(alert: Alert | IncidentAlert) -> str:
     return f"{alert.name} on {alert.resource}" if alert.resource else alert.name
 
 
-def title_for(alerts: tuple[IncidentAlert, ...]) -> str:
-    """A title a person can read: what fails, where, and how widely."""
-    members = [a for a in alerts if a.role is AlertRole.MEMBER] or list(alerts)
-    names = list(dict.fromkeys(a.name for a in members))
-    resources = sorted({a.resource for a in members if a.resource})
-    what = names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more"
-    if len(resources) == 1:
-        title = f"{what} on {resources[0]}"
-    elif resources:
-        title = f"{what} on {len(resources)} resources"
-    else:
-        title = what
-    symptoms = len(alerts) - len(members)
-    return f"{title} (+{symptoms} symptoms)" if symptoms else title
-
-
-def _note(now: datetime, kind: str, text: str) -> TimelineEntry:
-    return TimelineEntry(at=now, kind=kind, text=text)
-
-
-def _changed(
-    incident: Incident, alerts: tuple[IncidentAlert, ...], rules: Rules, *notes: TimelineEntry
-) -> Incident:
-    """`incident` with new `alerts`, reassessed, its notes added and its version bumped."""
-    updated = incident.model_copy(
-        update={
-            "alerts": alerts,
-            "title": title_for(alerts),
-            "flapping": any(a.flapping for a in alerts),
-            "timeline": (*incident.timeline, *notes),
-            "version": incident.version + 1,
-        }
+def settle(draft: Draft, rules: Rules, now: datetime) -> None:
+    """After its alerts changed: its title, flapping flag and assessment follow, a change
+    of priority noted with the reason. Once per batch (`Draft.unsettled`): a storm's
+    thousand joins are assessed once, not a thousand times."""
+    draft.retitle()
+    before = draft.incident
+    titled = before.model_copy(
+        update={"title": title_for(before), "flapping": before.flapping_count > 0}
     )
-    return _with_assessment(incident, assess(updated, rules), now=notes[-1].at if notes else None)
-
-
-def _with_assessment(before: Incident, after: Incident, now: datetime | None) -> Incident:
-    """Record a change of priority on the timeline, with the reason."""
-    if now is None or before.priority == after.priority:
-        return after
-    rose = _rank(after.priority) < _rank(before.priority)
-    text = (
-        f"priority {'raised' if rose else 'lowered'} from {before.priority.value} to "
-        f"{after.priority.value}: {after.priority_reason}"
-    )
-    return after.model_copy(update={"timeline": (*after.timeline, _note(now, "priority", text))})
+    after = assess(titled, rules)
+    draft.incident = after
+    draft.settle_at = None
+    if before.priority != after.priority:
+        rose = _rank(after.priority) < _rank(before.priority)
+        draft.note(now, "priority",
+                   f"priority {'raised' if rose else 'lowered'} from {before.priority.value} to "
+                   f"{after.priority.value}: {after.priority_reason}")  # fmt: skip
 
 
 def _rank(priority: Priority) -> int:
@@ -128,132 +102,144 @@ class Origin:
 
 def open_incident(
     incident_id: str, origin: Origin, arrival: Arrival, rules: Rules, now: datetime
-) -> Incident:
+) -> Draft:
     """A new incident started by `arrival`."""
-    member = _member(arrival)
     alert = arrival.alert
-    key, rule, why, site, group = (
-        origin.key, origin.rule, origin.why, origin.site, origin.group
-    )  # fmt: skip
-    incident = Incident(
+    header = Incident(
         id=incident_id,
-        key=key,
-        title=title_for((member,)),
+        key=origin.key,
+        title=alert.name,
         severity=alert.severity,
         priority=Priority.P5,
         service=arrival.service,
-        site=site,
-        group=group,
-        rule=rule,
+        site=origin.site,
+        group=origin.group,
+        rule=origin.rule,
         opened_at=now,
-        flapping=arrival.flapping,
-        alerts=(member,),
-        timeline=(
-            _note(now, "opened", f"opened by {where(alert)} from {alert.source}; grouping: {why}"),
+        opened_by=alert.fingerprint,
+        state_changes=(now,),
+    )
+    draft = Draft(header, new=True)
+    draft.put_alert(_member(replace(arrival, cause=arrival.cause or origin.why)))
+    draft.note(now, "opened",
+               f"opened by {where(alert)} from {alert.source}; grouping: {origin.why}")  # fmt: skip
+    draft.incident = assess(
+        draft.incident.model_copy(
+            update={"title": title_for(draft.incident), "flapping": arrival.flapping}
         ),
+        rules,
     )
-    assessed = assess(incident, rules)
-    return assessed.model_copy(
-        update={
-            "timeline": (
-                *assessed.timeline,
-                _note(now, "priority", assessed.priority_reason),
-                _note(
-                    now,
-                    "routing",
-                    f"owned by {group}"
-                    + (f": {origin.owned_because}" if origin.owned_because else ""),
-                ),
-            )
-        }
-    )
+    draft.note(now, "priority", draft.incident.priority_reason)
+    draft.note(now, "routing", f"owned by {origin.group}"
+               + (f": {origin.owned_because}" if origin.owned_because else ""))  # fmt: skip
+    return draft
 
 
-def link_runbook(incident: Incident, runbook: Runbook, now: datetime) -> Incident:
+def link_runbook(draft: Draft, runbook: Runbook, now: datetime) -> None:
     """The runbook that applies, linked with its first steps so the ticket can carry them."""
-    return incident.model_copy(
-        update={
-            "runbook": runbook.name,
-            "runbook_title": runbook.title,
-            "runbook_steps": runbook.first_steps,
-            "timeline": (
-                *incident.timeline,
-                _note(now, "runbook", f"runbook: {runbook.title} (/runbooks/{runbook.name}, "
-                      f"owned by {runbook.owner})"),
-            ),
-        }
-    )  # fmt: skip
+    draft.update(runbook=runbook.name, runbook_title=runbook.title,
+                 runbook_steps=runbook.first_steps)  # fmt: skip
+    draft.note(now, "runbook", f"runbook: {runbook.title} (/runbooks/{runbook.name}, "
+               f"owned by {runbook.owner})")  # fmt: skip
 
 
-def add_firing(incident: Incident, arrival: Arrival, rules: Rules, now: datetime) -> Incident:
-    """`arrival` fires in `incident`: a new member or symptom, or an alert firing again."""
+def add_firing(draft: Draft, arrival: Arrival, rules: Rules, now: datetime) -> None:
+    """`arrival` fires in the incident: a new member or symptom, or an alert firing again."""
     alert = arrival.alert
-    existing = next((a for a in incident.alerts if a.fingerprint == alert.fingerprint), None)
-    notes = []
+    existing = draft.member(alert.fingerprint)
     if existing is None:
-        alerts = (*incident.alerts, _member(arrival))
+        joined = _member(arrival)
+        draft.put_alert(joined)
         if arrival.role is AlertRole.SYMPTOM:
             text = f"{where(alert)} from {alert.source} joined as a symptom: {arrival.cause}"
         else:
             text = f"{where(alert)} from {alert.source} joined; {arrival.cause or 'same group'}"
-        notes.append(_note(now, "alert", text))
+        draft.note_join(now, text, joined)
         if arrival.flapping:
-            notes.append(_flapping_note(alert, rules, now, arrival.flapping_why))
+            draft.notes.append(_flapping_note(alert, rules, now, arrival.flapping_why))
     else:
-        refired = existing.model_copy(
-            update={"status": AlertStatus.FIRING, "last_seen": alert.received_at,
-                    "count": existing.count + 1, "severity": alert.severity,
-                    "flapping": arrival.flapping or existing.flapping}
+        draft.put_alert(
+            existing.model_copy(
+                update={"status": AlertStatus.FIRING, "last_seen": alert.received_at,
+                        "count": existing.count + 1, "severity": alert.severity,
+                        "summary": alert.summary or existing.summary,
+                        "flapping": arrival.flapping or existing.flapping}
+            )
         )  # fmt: skip
-        alerts = tuple(refired if a is existing else a for a in incident.alerts)
-        notes.append(_note(now, "alert", f"{where(alert)} fires again"))
+        draft.note(now, "alert", f"{where(alert)} fires again")
         if arrival.flapping and not existing.flapping:
-            notes.append(_flapping_note(alert, rules, now, arrival.flapping_why))
-    update: dict[str, object] = {}
-    if incident.resolving_since is not None:
-        update = {"resolving_since": None}
-        notes.append(
-            _note(now, "hold-down", f"{where(alert)} fired again before the hold-down ended: "
-                                    "the incident stays open")
-        )  # fmt: skip
-    return _changed(incident.model_copy(update=update), alerts, rules, *notes)
+            draft.notes.append(_flapping_note(alert, rules, now, arrival.flapping_why))
+    if draft.incident.resolving_since is not None:
+        draft.update(resolving_since=None)
+        draft.note(now, "hold-down", f"{where(alert)} fired again before the hold-down ended: "
+                   "the incident stays open")  # fmt: skip
+    draft.unsettled(now)
+
+
+def change_alert(draft: Draft, alert: Alert, now: datetime) -> bool:
+    """A firing alert is sent again. At another severity (WARNING to CRITICAL, High to
+    Disaster) the alert follows, the incident is reassessed and the timeline says so: True.
+    Otherwise it is a repeat: its count, last-seen time and latest summary, False."""
+    existing = draft.member(alert.fingerprint)
+    if existing is None:
+        return False
+    if alert.acknowledged:
+        # An acknowledgement (PagerDuty, Nagios) says who took it, not how bad it is.
+        alert = alert.model_copy(update={"severity": existing.severity, "summary": ""})
+    changed = (
+        existing.severity is not alert.severity
+        and alert.status is AlertStatus.FIRING
+        and existing.status is AlertStatus.FIRING
+        and not draft.resolved
+    )
+    draft.put_alert(
+        existing.model_copy(
+            update={"severity": alert.severity, "summary": alert.summary or existing.summary,
+                    "last_seen": max(existing.last_seen, alert.received_at),
+                    "count": existing.count + 1}
+        )
+    )  # fmt: skip
+    if changed:
+        rose = alert.severity.rank < existing.severity.rank
+        draft.note(now, "alert", f"{where(alert)} {'rose' if rose else 'fell'} from "
+                   f"{existing.severity.value} to {alert.severity.value}"
+                   + (f": {alert.summary[:200]}" if alert.summary else ""))  # fmt: skip
+        draft.unsettled(now)
+    return changed
 
 
 def add_resolution(
-    incident: Incident, alert: Alert, rules: Rules, now: datetime, *, flapping: bool = False
-) -> Incident:
+    draft: Draft, alert: Alert, rules: Rules, now: datetime, *, flapping: bool = False
+) -> None:
     """`alert` resolved. With its last firing alert the incident resolves, after the
     hold-down (or, when flapping, after the calm period) if the rules set one."""
-    alerts = tuple(
-        a.model_copy(update={"status": AlertStatus.RESOLVED, "last_seen": alert.received_at,
-                             "count": a.count + 1, "flapping": flapping or a.flapping})
-        if a.fingerprint == alert.fingerprint else a
-        for a in incident.alerts
-    )  # fmt: skip
-    notes = [_note(now, "alert", f"{where(alert)} resolved")]
-    if flapping and any(a.fingerprint == alert.fingerprint and not a.flapping
-                        for a in incident.alerts):  # fmt: skip
-        notes.append(_flapping_note(alert, rules, now))
-    changed = _changed(incident, alerts, rules, *notes)
-    if changed.firing:
-        return changed
-    wait = rules.correlation.flapping.calm if changed.flapping else rules.correlation.hold_down
+    existing = draft.member(alert.fingerprint)
+    if existing is not None:
+        draft.put_alert(
+            existing.model_copy(
+                update={"status": AlertStatus.RESOLVED, "last_seen": alert.received_at,
+                        "count": existing.count + 1, "flapping": flapping or existing.flapping}
+            )
+        )  # fmt: skip
+    draft.note(now, "alert", f"{where(alert)} resolved")
+    if flapping and existing is not None and not existing.flapping:
+        draft.notes.append(_flapping_note(alert, rules, now))
+    draft.unsettled(now)
+    incident = draft.incident
+    if incident.firing_count > 0:
+        return
+    flapping = incident.flapping_count > 0
+    wait = rules.correlation.flapping.calm if flapping else rules.correlation.hold_down
     if wait <= timedelta(0):
-        return resolve(changed, now, f"all {len(alerts)} alerts resolved")
-    if changed.resolving_since is not None:
-        return changed
-    why = "calm period of a flapping incident" if changed.flapping else "hold-down"
-    return changed.model_copy(
-        update={
-            "resolving_since": now,
-            "timeline": (
-                *changed.timeline,
-                _note(now, "hold-down", f"all alerts resolved; resolves at "
-                      f"{(now + wait).strftime('%H:%M:%S')} UTC unless one fires again "
-                      f"({why} of {_span(wait)})"),
-            ),
-        }
-    )  # fmt: skip
+        resolve(draft, now, f"all {incident.alert_count} alerts resolved")
+        return
+    if incident.resolving_since is not None:
+        return
+    why = "calm period of a flapping incident" if flapping else "hold-down"
+    draft.update(resolving_since=now)
+    draft.note(now, "hold-down", f"all alerts resolved; resolves at "
+               f"{(now + wait).strftime('%H:%M:%S')} UTC unless one fires again "
+               f"({why} of {_span(wait)})")  # fmt: skip
 
 
 def _flapping_note(alert: Alert, rules: Rules, now: datetime, why: str = "") -> TimelineEntry:
@@ -266,8 +252,9 @@ def _flapping_note(alert: Alert, rules: Rules, now: datetime, why: str = "") -> 
             else f"it changed state more than {flapping.toggles} times within "
             f"{_span(flapping.within)} (correlation.flapping)"
         )
-    return _note(now, "flapping", f"{where(alert)} is flapping: {why}; the incident resolves "
-                 f"only after its alerts stay resolved for {_span(flapping.calm)}")  # fmt: skip
+    return TimelineEntry(at=now, kind="flapping", text=f"{where(alert)} is flapping: {why}; the "
+                        "incident resolves only after its alerts stay resolved for "
+                        f"{_span(flapping.calm)}")  # fmt: skip
 
 
 def hold_ends(incident: Incident, rules: Rules) -> datetime | None:
@@ -278,42 +265,26 @@ def hold_ends(incident: Incident, rules: Rules) -> datetime | None:
     return incident.resolving_since + wait
 
 
-def resolve(incident: Incident, now: datetime, why: str) -> Incident:
+def resolve(draft: Draft, now: datetime, why: str) -> None:
     """The incident is over."""
-    return incident.model_copy(
-        update={
-            "status": IncidentStatus.RESOLVED,
-            "resolved_at": now,
-            "resolving_since": None,
-            "due_at": None,
-            "timeline": (*incident.timeline, _note(now, "resolved", f"resolved: {why}")),
-            "version": incident.version + 1,
-        }
-    )
+    draft.update(status=IncidentStatus.RESOLVED, resolved_at=now, resolving_since=None,
+                 due_at=None)  # fmt: skip
+    draft.state_changed(now)
+    draft.note(now, "resolved", f"resolved: {why}")
 
 
-def reopen(
-    incident: Incident, arrival: Arrival, rules: Rules, now: datetime, window: timedelta
-) -> Incident:
-    """`arrival` fires again soon after `incident` resolved: the same problem, back again."""
-    assert incident.resolved_at is not None  # noqa: S101 - callers reopen resolved incidents only
-    quiet = now - incident.resolved_at
-    reopened = incident.model_copy(
-        update={
-            "status": IncidentStatus.OPEN,
-            "resolved_at": None,
-            "timeline": (
-                *incident.timeline,
-                _note(now, "reopened", f"reopened by {where(arrival.alert)}: "
-                      f"{int(quiet.total_seconds())}s after it resolved, within the reopen "
-                      f"window of {int(window.total_seconds())}s"),
-            ),
-        }
-    )  # fmt: skip
-    return add_firing(reopened, _flapping_incident(incident, arrival, rules, now), rules, now)
-
-
-_STATE_CHANGES = ("opened", "resolved", "reopened")
+def reopen(draft: Draft, arrival: Arrival, rules: Rules, now: datetime, window: timedelta) -> None:
+    """`arrival` fires again soon after the incident resolved: the same problem, back again."""
+    resolved_at = draft.incident.resolved_at
+    assert resolved_at is not None  # noqa: S101 - callers reopen resolved incidents only
+    quiet = now - resolved_at
+    flapping = _flapping_incident(draft.incident, arrival, rules, now)
+    draft.update(status=IncidentStatus.OPEN, resolved_at=None)
+    draft.state_changed(now)
+    draft.note(now, "reopened", f"reopened by {where(arrival.alert)}: "
+               f"{int(quiet.total_seconds())}s after it resolved, within the reopen "
+               f"window of {int(window.total_seconds())}s")  # fmt: skip
+    add_firing(draft, flapping, rules, now)
 
 
 def _flapping_incident(
@@ -323,9 +294,7 @@ def _flapping_incident(
     Some sources give each occurrence of one problem a new id (Zabbix a new event id for
     each problem of a trigger): no fingerprint of theirs ever flaps, their incident does."""
     flapping = rules.correlation.flapping
-    changes = 1 + sum(
-        e.kind in _STATE_CHANGES and now - e.at <= flapping.within for e in incident.timeline
-    )
+    changes = 1 + sum(now - at <= flapping.within for at in incident.state_changes)
     if arrival.flapping or changes <= flapping.toggles:
         return arrival
     why = (
@@ -336,127 +305,82 @@ def _flapping_incident(
     return replace(arrival, flapping=True, flapping_why=why)
 
 
-def acknowledge(incident: Incident, alert: Alert, now: datetime) -> Incident:
+def acknowledge(draft: Draft, alert: Alert, now: datetime) -> None:
     """The source says a person has taken `alert` (PagerDuty acknowledge, Nagios ACK)."""
-    return incident.model_copy(
-        update={
-            "status": IncidentStatus.ACKNOWLEDGED,
-            "acknowledged_at": now,
-            "timeline": (
-                *incident.timeline,
-                _note(now, "acknowledged",
-                      f"acknowledged in {alert.source} ({where(alert)}, {alert.source_id})"),
-            ),
-            "version": incident.version + 1,
-        }
-    )  # fmt: skip
+    draft.update(status=IncidentStatus.ACKNOWLEDGED, acknowledged_at=now)
+    draft.note(now, "acknowledged",
+               f"acknowledged in {alert.source} ({where(alert)}, {alert.source_id})")  # fmt: skip
 
 
 def merge(
-    cause: Incident, duplicate: Incident, reasons: Mapping[str, str], rules: Rules, now: datetime
-) -> tuple[Incident, Incident]:
-    """`duplicate` opened before its root cause arrived: its alerts join `cause` as
-    symptoms (`reasons` by fingerprint) and it resolves as merged. Returns both."""
-    moved = tuple(
-        a.model_copy(update={"role": AlertRole.SYMPTOM, "cause": reasons.get(a.fingerprint, "")})
-        for a in duplicate.alerts
-        if all(a.fingerprint != b.fingerprint for b in cause.alerts)
-    )
+    cause: Draft,
+    duplicate: Draft,
+    alerts: Sequence[IncidentAlert],
+    reasons: Mapping[str, str],
+    now: datetime,
+) -> None:
+    """The duplicate opened before its root cause arrived: its `alerts` join the cause as
+    symptoms (`reasons` by fingerprint) and it resolves as merged."""
+    moved = 0
+    for alert in alerts:
+        if cause.member(alert.fingerprint) is None:
+            cause.put_alert(
+                alert.model_copy(
+                    update={"role": AlertRole.SYMPTOM, "cause": reasons.get(alert.fingerprint, "")}
+                )
+            )
+            moved += 1
     example = next(iter(reasons.values()), "")
-    grown = _changed(
-        cause,
-        (*cause.alerts, *moved),
-        rules,
-        _note(now, "merged", f"{duplicate.id} merged in: its {len(moved)} alert(s) are symptoms "
-              f"of this incident ({example})"),
-    )  # fmt: skip
-    merged = resolve(
-        duplicate.model_copy(update={"merged_into": cause.id}),
-        now,
-        f"merged into {cause.id}: its alerts are symptoms of that incident ({example})",
-    )
-    return _inherit_crisis(grown, duplicate, now), merged
+    cause.note(now, "merged", f"{duplicate.id} merged in: its {moved} alert(s) are symptoms "
+               f"of this incident ({example})")  # fmt: skip
+    cause.unsettled(now)
+    duplicate.update(merged_into=cause.id)
+    why = f"merged into {cause.id}: its alerts are symptoms of that incident ({example})"
+    resolve(duplicate, now, why)
+    _inherit_crisis(cause, duplicate.incident, now)
 
 
 def as_symptoms(
-    incident: Incident, reasons: Mapping[str, str], rules: Rules, now: datetime
-) -> Incident:
-    """The members of `incident` named in `reasons` (by fingerprint) become symptoms: their
+    draft: Draft, alerts: Sequence[IncidentAlert], reasons: Mapping[str, str], now: datetime
+) -> None:
+    """These members of the incident become symptoms (`reasons` by fingerprint): their
     root cause fails in the same incident."""
-    if not reasons:
-        return incident
-    alerts = tuple(
-        a.model_copy(update={"role": AlertRole.SYMPTOM, "cause": reasons[a.fingerprint]})
-        if a.fingerprint in reasons else a
-        for a in incident.alerts
-    )  # fmt: skip
-    notes = [
-        _note(
-            now, "alert", f"{where(a)} from {a.source} is now a symptom: {reasons[a.fingerprint]}"
+    if not alerts:
+        return
+    for alert in alerts:
+        draft.put_alert(
+            alert.model_copy(
+                update={"role": AlertRole.SYMPTOM, "cause": reasons[alert.fingerprint]}
+            )
         )
-        for a in incident.alerts
-        if a.fingerprint in reasons
-    ]
-    return _changed(incident, alerts, rules, *notes)
+    if len(alerts) <= 3:
+        for alert in alerts:
+            draft.note(now, "alert", f"{where(alert)} from {alert.source} is now a symptom: "
+                       f"{reasons[alert.fingerprint]}")  # fmt: skip
+    else:
+        example = reasons[alerts[0].fingerprint]
+        draft.note(now, "alert", f"{len(alerts)} alerts, such as {where(alerts[0])} from "
+                   f"{alerts[0].source}, are now symptoms: {example}")  # fmt: skip
+    draft.unsettled(now)
 
 
-def _inherit_crisis(cause: Incident, duplicate: Incident, now: datetime) -> Incident:
+def _inherit_crisis(cause: Draft, duplicate: Incident, now: datetime) -> None:
     """A crisis declared on the duplicate is the cause's crisis: the committee has already
     been told, and a crisis is declared once, so the cause carries it on instead of
     declaring it again."""
-    if not duplicate.crisis or cause.crisis:
-        return cause
+    if not duplicate.crisis or cause.incident.crisis:
+        return
     declared = duplicate.crisis_declared_at or now
-    return cause.model_copy(
-        update={
-            "crisis": True,
-            "crisis_rule": duplicate.crisis_rule,
-            "crisis_declared_at": declared,
-            "timeline": (
-                *cause.timeline,
-                _note(now, "crisis", f"crisis carried over from {duplicate.id}, where rule "
-                      f"{duplicate.crisis_rule} declared it at {declared.strftime('%H:%M:%S')} "
-                      "UTC: declared once, not again"),
-            ),
-        }
-    )  # fmt: skip
+    cause.update(crisis=True, crisis_rule=duplicate.crisis_rule, crisis_declared_at=declared)
+    cause.note(now, "crisis", f"crisis carried over from {duplicate.id}, where rule "
+               f"{duplicate.crisis_rule} declared it at {declared.strftime('%H:%M:%S')} "
+               "UTC: declared once, not again")  # fmt: skip
 
 
-def declare_crisis(incident: Incident, rule: str, description: str, now: datetime) -> Incident:
+def declare_crisis(draft: Draft, rule: str, description: str, now: datetime) -> None:
     """The crisis committee must know: declared once per incident."""
-    return incident.model_copy(
-        update={
-            "crisis": True,
-            "crisis_rule": rule,
-            "crisis_declared_at": now,
-            "timeline": (
-                *incident.timeline,
-                _note(now, "crisis", f"crisis declared by rule {rule}: {description}"),
-            ),
-            "version": incident.version + 1,
-        }
-    )
-
-
-@dataclass(slots=True)
-class Repeats:
-    """Repeats of one member seen in a batch: counted, then applied once."""
-
-    count: int
-    last_seen: datetime
-
-
-def count_repeats(incident: Incident, repeats: Mapping[str, Repeats]) -> Incident:
-    """Repeats change nothing but members' counts and last-seen times (no new version)."""
-    alerts = tuple(
-        a.model_copy(
-            update={"last_seen": max(a.last_seen, repeats[a.fingerprint].last_seen),
-                    "count": a.count + repeats[a.fingerprint].count}
-        )
-        if a.fingerprint in repeats else a
-        for a in incident.alerts
-    )  # fmt: skip
-    return incident.model_copy(update={"alerts": alerts})
+    draft.update(crisis=True, crisis_rule=rule, crisis_declared_at=now)
+    draft.note(now, "crisis", f"crisis declared by rule {rule}: {description}")
 
 
 def _span(span: timedelta) -> str:

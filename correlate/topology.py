@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from core.models import AlertRole, AlertStatus, Incident
+from core.models import AlertRole, AlertStatus, Incident, IncidentAlert
 from core.rules import Rules, Topology
 
 
@@ -44,13 +44,16 @@ def upstream_resources(rules: Rules) -> frozenset[str]:
 
 
 def symptoms_of(
-    cause_resource: str, incidents: Iterable[Incident], topology: Topology
+    cause_resource: str,
+    incidents: Iterable[tuple[Incident, Sequence[IncidentAlert]]],
+    topology: Topology,
 ) -> dict[str, dict[str, str]]:
-    """Incidents (by id) all of whose firing alerts sit behind `cause_resource`, with the
-    reason for each of their alerts: they are symptoms that arrived before their cause."""
+    """Incidents (by id, each with its alerts) all of whose firing alerts sit behind
+    `cause_resource`, with the reason for each of their alerts: they are symptoms that
+    arrived before their cause."""
     found: dict[str, dict[str, str]] = {}
-    for incident in incidents:
-        firing = [a for a in incident.alerts if a.status is AlertStatus.FIRING]
+    for incident, alerts in incidents:
+        firing = [a for a in alerts if a.status is AlertStatus.FIRING]
         reasons: dict[str, str] = {}
         for alert in firing:
             via = dict(topology.ancestors(alert.resource)).get(cause_resource)
@@ -63,13 +66,15 @@ def symptoms_of(
     return found
 
 
-def members_behind(incident: Incident, cause_resource: str, topology: Topology) -> dict[str, str]:
-    """Firing members of `incident` that sit behind `cause_resource`, which fails in that same
-    incident, with the reason for each (by fingerprint). A sender that groups a switch with
-    its hosts (one Alertmanager group of ICMP probes) brings them in as members before the
-    switch is known to be their cause."""
+def members_behind(
+    alerts: Iterable[IncidentAlert], cause_resource: str, topology: Topology
+) -> dict[str, str]:
+    """Firing members among an incident's `alerts` that sit behind `cause_resource`, which
+    fails in that same incident, with the reason for each (by fingerprint). A sender that
+    groups a switch with its hosts (one Alertmanager group of ICMP probes) brings them in
+    as members before the switch is known to be their cause."""
     found: dict[str, str] = {}
-    for alert in incident.alerts:
+    for alert in alerts:
         if alert.role is AlertRole.SYMPTOM or alert.status is not AlertStatus.FIRING:
             continue
         via = dict(topology.ancestors(alert.resource)).get(cause_resource)

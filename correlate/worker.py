@@ -3,6 +3,7 @@ events with the acknowledgement of its input."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -10,7 +11,6 @@ from datetime import datetime
 
 from core.bus import Entry, Stream
 from core.clock import Clock
-from core.incident_entries import incident_event_text
 from core.metrics import CorrelateMetrics, RuntimeMetrics
 from core.models import (
     Alert,
@@ -19,6 +19,7 @@ from core.models import (
     AlertsEntry,
     AlertState,
     AlertStatus,
+    CommandAction,
     Incident,
     IncidentCommand,
     IncidentEvent,
@@ -26,6 +27,7 @@ from core.models import (
     IncidentStatus,
     Priority,
     Tick,
+    TimelineEntry,
 )
 from core.rules import Heartbeat, Rules, RulesRef
 from core.runtime import decode, set_aside
@@ -34,6 +36,7 @@ from correlate import commands, crisis, heartbeat, lifecycle
 from correlate.assess import owner
 from correlate.batch import Batch
 from correlate.dedup import Change, classify, remember
+from correlate.draft import Draft
 from correlate.grouping import Grouping, group, within_window
 from correlate.placement import Placement, place
 from correlate.suppress import suppression
@@ -42,6 +45,8 @@ from correlate.topology import find_cause, members_behind, symptoms_of, upstream
 log = logging.getLogger(__name__)
 
 _PRIORITIES = list(Priority)
+YIELD_EVERY = 50
+"""Entries of a batch handled between two chances for the rest of the process to run."""
 
 
 class CorrelateStage:
@@ -71,12 +76,19 @@ class CorrelateStage:
             return
         rules = self._rules.current
         alerts = [e.root.alert for _, e in good if isinstance(e.root, AlertReceived)]
-        batch = Batch(self._store, await self._store.alert_states([a.fingerprint for a in alerts]))
+        states = await self._store.alert_states([a.fingerprint for a in alerts])
+        batch = Batch(self._store, states, alerts)
         await batch.prefetch_owners(
             [r for a in alerts for r in (a.resource, *dict(rules.topology.ancestors(a.resource)))]
         )
-        for _, entry in good:
+        at = -1
+        for done, (_, entry) in enumerate(good, start=1):
+            if done % YIELD_EVERY == 0:
+                # A storm's batch takes a while: let health checks and senders in meanwhile.
+                await asyncio.sleep(0)
             if isinstance(entry.root, AlertReceived):
+                at += 1
+                batch.position = at
                 batch.volume.received(entry.root.alert)
                 await self._apply(batch, entry.root.alert, rules)
             elif isinstance(entry.root, IncidentCommand):
@@ -84,25 +96,12 @@ class CorrelateStage:
             else:
                 await self._on_tick(batch, rules)
         now = self._clock.now()
+        for draft in batch.drafts.values():
+            if draft.settle_at is not None:
+                lifecycle.settle(draft, rules, draft.settle_at)
         await self._review(batch, rules, now)
-        changes = Changes(acks=[Ack(self.stream, self.name, tuple(e.id for e, _ in good))])
-        for state in batch.states.values():
-            changes.put_alert_state(state)
-            # Another worker may be correlating the same alerts: commit only on what we read.
-            changes.expect_alert_state(state.fingerprint, batch.read_states.get(state.fingerprint))
-        # An incident opened and merged within this batch was never seen by anyone: it is
-        # kept on record, but announcing it would only open a ticket already resolved.
-        unseen = batch.opened & batch.merged
-        for incident_id in sorted(batch.touched):
-            incident = batch.final(incident_id)
-            changes.put_incident(incident)
-            changes.expect_incident(incident_id, batch.read.get(incident_id))
-            if incident_id in batch.changed and incident_id not in unseen:
-                record = changes.incident_record(incident)
-                changes.publish.append((Stream.INCIDENTS, _event(batch, incident, record, now)))
-        changes.suppressions = batch.suppressions
-        changes.heartbeats = batch.heartbeats
-        changes.alert_volumes = batch.volume.volumes()
+        changes = _changes(batch, now)
+        changes.acks = [Ack(self.stream, self.name, tuple(e.id for e, _ in good))]
         if any(isinstance(e.root, Tick) for _, e in good):
             # Time passes downstream after the events it caused here.
             changes.publish.append((Stream.INCIDENTS, Tick(at=now).model_dump_json()))
@@ -111,10 +110,11 @@ class CorrelateStage:
 
     async def _command(self, batch: Batch, command: IncidentCommand) -> None:
         """A person acknowledges or resolves an incident (see `correlate.commands`)."""
-        incident = await batch.incident(command.incident_id)
-        changed = None if incident is None else commands.apply(incident, command, self._clock.now())
-        if changed is not None:
-            batch.put(changed)
+        draft = await batch.draft(command.incident_id)
+        if draft is not None and commands.apply(draft, command, self._clock.now()):
+            if command.action is CommandAction.ACKNOWLEDGE:
+                batch.acknowledged.add(draft.id)
+            batch.put(draft)
 
     async def _apply(self, batch: Batch, alert: Alert, rules: Rules) -> None:
         now = self._clock.now()
@@ -130,34 +130,43 @@ class CorrelateStage:
         remembered = remember(
             state, alert, state.incident_id if state else None, change, rules.correlation.flapping
         )
-        incident = None
+        draft = None
         if state is not None and state.incident_id is not None:
-            incident = await batch.incident(state.incident_id)
+            draft = await batch.draft(state.incident_id)
+            if draft is not None:
+                await batch.ready(draft, [alert])
         if change is Change.REPEAT or change is Change.UNKNOWN_RESOLVED:
-            self._metrics.alerts_deduplicated.inc()
-            batch.volume.deduplicated(alert)
-            if incident is not None and change is Change.REPEAT:
-                batch.repeat(incident, alert)
-        elif change is Change.RESOLVED and incident is not None:
-            if incident.status is not IncidentStatus.RESOLVED:
-                batch.put(
-                    lifecycle.add_resolution(
-                        incident, alert, rules, now, flapping=remembered.flapping
-                    )
-                )
+            self._repeat(batch, draft, alert, change)
+        elif change is Change.RESOLVED and draft is not None:
+            if not draft.resolved:
+                lifecycle.add_resolution(draft, alert, rules, now, flapping=remembered.flapping)
+                batch.put(draft)
         elif change is Change.FIRING:
             arrival = lifecycle.Arrival(alert, placement.service, remembered.flapping)
-            incident = await self._incident_for_firing(batch, arrival, placement, incident, rules)
+            draft = await self._incident_for_firing(batch, arrival, placement, draft, rules)
         if (
             alert.acknowledged
-            and incident is not None
-            and batch.incidents[incident.id].status is IncidentStatus.OPEN
+            and draft is not None
+            and draft.incident.status is IncidentStatus.OPEN
             and change is not Change.UNKNOWN_RESOLVED
         ):
-            batch.put(lifecycle.acknowledge(batch.incidents[incident.id], alert, now))
+            lifecycle.acknowledge(draft, alert, now)
+            batch.acknowledged.add(draft.id)
+            batch.put(draft)
         batch.states[alert.fingerprint] = remembered.model_copy(
-            update={"incident_id": incident.id if incident is not None else None}
+            update={"incident_id": draft.id if draft is not None else None}
         )
+
+    def _repeat(self, batch: Batch, draft: Draft | None, alert: Alert, change: Change) -> None:
+        """A repeat: counted, and a change of severity followed."""
+        self._metrics.alerts_deduplicated.inc()
+        batch.volume.deduplicated(alert)
+        if (
+            draft is not None
+            and change is Change.REPEAT
+            and lifecycle.change_alert(draft, alert, self._clock.now())
+        ):
+            batch.put(draft)
 
     async def _change(
         self,
@@ -209,9 +218,9 @@ class CorrelateStage:
         batch: Batch,
         arrival: lifecycle.Arrival,
         placement: Placement,
-        previous: Incident | None,
+        previous: Draft | None,
         rules: Rules,
-    ) -> Incident:
+    ) -> Draft:
         """Where a firing alert goes: back into its own open incident; else as a symptom
         into its failing upstream's incident; else its group's open incident; else the
         incident where its resource already fails (another source said so first); else a
@@ -219,50 +228,53 @@ class CorrelateStage:
         now = self._clock.now()
         alert = arrival.alert
         grouping = group(alert, placement, rules)
-        if previous is not None and previous.status is not IncidentStatus.RESOLVED:
-            updated = lifecycle.add_firing(previous, arrival, rules, now)
+        if previous is not None and not previous.resolved:
+            updated = previous
+            lifecycle.add_firing(updated, arrival, rules, now)
         elif (symptom := await self._as_symptom(batch, arrival, rules, now)) is not None:
             return symptom
         elif (current := await self._joinable(batch, alert, grouping)) is not None:
-            joined, why = current
-            updated = lifecycle.add_firing(
-                joined, lifecycle.Arrival(alert, arrival.service, arrival.flapping, cause=why),
+            updated, why = current
+            await batch.ready(updated, [alert])
+            lifecycle.add_firing(
+                updated, lifecycle.Arrival(alert, arrival.service, arrival.flapping, cause=why),
                 rules, now,
             )  # fmt: skip
         else:
             updated = await self._reopen_or_open(batch, arrival, placement, grouping, rules)
         batch.put(updated)
         if alert.resource in upstream_resources(rules):
-            updated = await self._merge_symptoms(batch, updated, alert.resource, rules, now)
+            await self._merge_symptoms(batch, updated, alert.resource, rules, now)
         return updated
 
     async def _as_symptom(
         self, batch: Batch, arrival: lifecycle.Arrival, rules: Rules, now: datetime
-    ) -> Incident | None:
+    ) -> Draft | None:
         cause = find_cause(arrival.alert.resource, rules.topology, batch.failing)
         if cause is None:
             return None
-        target = await batch.incident(cause.incident_id)
-        if target is None or target.status is IncidentStatus.RESOLVED:
+        target = await batch.draft(cause.incident_id)
+        if target is None or target.resolved:
             return None
+        await batch.ready(target, [arrival.alert])
         symptom = lifecycle.Arrival(
             arrival.alert, arrival.service, arrival.flapping, AlertRole.SYMPTOM, cause.reason
         )
-        updated = lifecycle.add_firing(target, symptom, rules, now)
-        batch.put(updated)
+        lifecycle.add_firing(target, symptom, rules, now)
+        batch.put(target)
         self._metrics.symptoms_joined.inc()
-        return updated
+        return target
 
     async def _joinable(
         self, batch: Batch, alert: Alert, grouping: Grouping
-    ) -> tuple[Incident, str] | None:
+    ) -> tuple[Draft, str] | None:
         current = await batch.open_for_key(grouping.key)
         if current is not None:
             return current, grouping.why
         other = batch.failing(alert.resource) if alert.resource else None
         if other is not None:
-            found = await batch.incident(other)
-            if found is not None and found.status is not IncidentStatus.RESOLVED:
+            found = await batch.draft(other)
+            if found is not None and not found.resolved:
                 return found, f"{alert.resource} is already failing in {found.id}"
         return None
 
@@ -273,17 +285,19 @@ class CorrelateStage:
         placement: Placement,
         grouping: Grouping,
         rules: Rules,
-    ) -> Incident:
+    ) -> Draft:
         now = self._clock.now()
         latest = await batch.latest_for_key(grouping.key)
         if (
             latest is not None
-            and latest.merged_into is None
-            and within_window(latest.resolved_at, now, grouping.reopen_window)
+            and latest.incident.merged_into is None
+            and within_window(latest.incident.resolved_at, now, grouping.reopen_window)
         ):
             batch.reopened.add(latest.id)
+            await batch.ready(latest, [arrival.alert])
             back = replace(arrival, cause=grouping.why)
-            return lifecycle.reopen(latest, back, rules, now, grouping.reopen_window)
+            lifecycle.reopen(latest, back, rules, now, grouping.reopen_window)
+            return latest
         incident_id = await self._store.next_id("INC")
         batch.opened.add(incident_id)
         owned = owner(arrival.alert, arrival.service, rules)
@@ -291,40 +305,50 @@ class CorrelateStage:
             grouping.key, grouping.rule, grouping.why, placement.site, owned.group, owned.why
         )  # fmt: skip
         opened = lifecycle.open_incident(incident_id, origin, arrival, rules, now)
+        batch.add_new(opened)
         runbooks = self._rules.runbooks
         runbook = runbooks.for_alert(arrival.alert, arrival.service) if runbooks else None
-        return opened if runbook is None else lifecycle.link_runbook(opened, runbook, now)
+        if runbook is not None:
+            lifecycle.link_runbook(opened, runbook, now)
+        return opened
 
     async def _merge_symptoms(
-        self, batch: Batch, cause: Incident, resource: str, rules: Rules, now: datetime
-    ) -> Incident:
+        self, batch: Batch, cause: Draft, resource: str, rules: Rules, now: datetime
+    ) -> None:
         """Alerts that turn out to sit behind the cause become its symptoms: members of its
         own incident, and incidents opened shortly before the cause's alert arrived."""
-        own = members_behind(cause, resource, rules.topology)
+        alerts = await batch.all_alerts(cause)
+        own = members_behind(alerts, resource, rules.topology)
         if own:
-            cause = lifecycle.as_symptoms(cause, own, rules, now)
+            await batch.ready(cause, [a for a in alerts if a.fingerprint in own])
+            lifecycle.as_symptoms(cause, [a for a in alerts if a.fingerprint in own], own, now)
             batch.put(cause)
             self._metrics.symptoms_joined.inc(len(own))
         since = now - rules.correlation.symptom_hold
         candidates = [
-            i for i in await batch.recent_open(since) if i.id != cause.id and i.merged_into is None
-        ]
-        for duplicate_id, reasons in symptoms_of(resource, candidates, rules.topology).items():
-            duplicate = batch.incidents[duplicate_id]
-            cause, merged = lifecycle.merge(cause, duplicate, reasons, rules, now)
+            d for d in await batch.recent_open(since)
+            if d.id != cause.id and d.incident.merged_into is None
+        ]  # fmt: skip
+        with_alerts = {d.id: (d, await batch.all_alerts(d)) for d in candidates}
+        found = symptoms_of(
+            resource, ((d.incident, alerts) for d, alerts in with_alerts.values()), rules.topology
+        )
+        for duplicate_id, reasons in found.items():
+            duplicate, moved = with_alerts[duplicate_id]
+            await batch.ready(cause, moved)
+            lifecycle.merge(cause, duplicate, moved, reasons, now)
             batch.put(cause)
-            batch.put(merged)
+            batch.put(duplicate)
             batch.merged.add(duplicate_id)
             self._metrics.incidents_merged.inc()
             self._metrics.symptoms_joined.inc(len(reasons))
-            moved = [a.fingerprint for a in duplicate.alerts]
-            await batch.load_states(moved)
-            for fingerprint in moved:
+            fingerprints = [a.fingerprint for a in moved]
+            await batch.load_states(fingerprints)
+            for fingerprint in fingerprints:
                 if fingerprint in batch.states:
                     batch.states[fingerprint] = batch.states[fingerprint].model_copy(
                         update={"incident_id": cause.id}
                     )
-        return cause
 
     async def _sign_of_life(
         self, batch: Batch, beat: Heartbeat, alert: Alert, rules: Rules
@@ -346,15 +370,18 @@ class CorrelateStage:
         """Time has passed: hold-downs end, silent monitors open incidents, timers are due."""
         now = self._clock.now()
         for due in await self._store.incidents_due(now):
-            incident = batch.incidents.get(due.id) or await batch.incident(due.id) or due
-            ends = lifecycle.hold_ends(incident, rules)
-            if ends is not None and ends <= now and not incident.firing:
+            draft = batch.drafts.get(due.id) or await batch.draft(due.id)
+            if draft is None:
+                continue
+            ends = lifecycle.hold_ends(draft.incident, rules)
+            if ends is not None and ends <= now and draft.incident.firing_count == 0:
                 why = "its alerts stayed resolved through the " + (
-                    "calm period" if incident.flapping else "hold-down"
+                    "calm period" if draft.incident.flapping else "hold-down"
                 )
-                batch.put(lifecycle.resolve(incident, now, why))
+                lifecycle.resolve(draft, now, why)
+                batch.put(draft)
             else:
-                batch.review.add(incident.id)
+                batch.review.add(draft.id)
         stored = await self._store.heartbeats()
         last_seen = stored | batch.heartbeats
         silent = heartbeat.silent(rules, last_seen, now)
@@ -371,13 +398,15 @@ class CorrelateStage:
         next timer (hold-down end, crisis duration)."""
         site_counts = await self._site_counts(batch, rules)
         for incident_id in sorted(batch.review):
-            incident = batch.incidents[incident_id]
+            draft = batch.drafts[incident_id]
+            incident = draft.incident
             rule = crisis.crisis_rule(incident, rules, now, site_counts.get(incident.site, 0))
             if rule is not None:
-                incident = lifecycle.declare_crisis(incident, rule.name, rule.describe(), now)
-                batch.put(incident)
+                lifecycle.declare_crisis(draft, rule.name, rule.describe(), now)
+                batch.put(draft)
                 batch.crisis_declared.add(incident_id)
                 self._metrics.crises_declared.labels(rule.name).inc()
+                incident = draft.incident
             # A hold-down that has ended stays due until a tick resolves it; a crisis timer
             # counts only while it lies ahead.
             moments = [
@@ -390,7 +419,7 @@ class CorrelateStage:
             ]
             due = None if incident.status is IncidentStatus.RESOLVED else min(moments, default=None)
             if due != incident.due_at:
-                batch.retime(incident.model_copy(update={"due_at": due}))
+                batch.retime(draft, due)
 
     async def _site_counts(self, batch: Batch, rules: Rules) -> dict[str, int]:
         """Services with unresolved incidents, per site; only when a crisis rule counts them."""
@@ -400,7 +429,43 @@ class CorrelateStage:
         return {site: len(services) for site, services in by_site.items()}
 
 
-def _event(batch: Batch, incident: Incident, record: str, now: datetime) -> str:
+def _changes(batch: Batch, now: datetime) -> Changes:
+    """What the batch commits: alert states, each incident's header, the alerts it changed,
+    its new timeline entries and tallies, and the events saying so."""
+    changes = Changes()
+    for state in batch.states.values():
+        changes.put_alert_state(state)
+        # Another worker may be correlating the same alerts: commit only on what we read.
+        changes.expect_alert_state(state.fingerprint, batch.read_states.get(state.fingerprint))
+    # An incident opened and merged within this batch was never seen by anyone: it is
+    # kept on record, but announcing it would only open a ticket already resolved.
+    unseen = batch.opened & batch.merged
+    for incident_id in sorted(batch.drafts):
+        draft = batch.drafts[incident_id]
+        if not batch.written(draft):
+            continue
+        incident = batch.final(draft)
+        story = tuple(draft.story())
+        changes.put_incident(incident)
+        changes.expect_incident(incident_id, draft.read)
+        for alert in draft.changed.values():
+            changes.put_member(incident_id, alert)
+        changes.timeline += [(incident_id, entry) for entry in story]
+        changes.tallies.update(
+            ((incident_id, dim, value), n) for (dim, value), n in draft.deltas.items() if n
+        )
+        if incident_id in batch.changed and incident_id not in unseen:
+            changes.publish.append((Stream.INCIDENTS, _event(batch, draft, incident, story, now)))
+    changes.suppressions = batch.suppressions
+    changes.heartbeats = batch.heartbeats
+    changes.alert_volumes = batch.volume.volumes()
+    return changes
+
+
+def _event(
+    batch: Batch, draft: Draft, incident: Incident, story: tuple[TimelineEntry, ...],
+    now: datetime,
+) -> str:  # fmt: skip
     if incident.id in batch.merged:
         kind = IncidentEventKind.MERGED
     elif incident.id in batch.opened:
@@ -409,19 +474,20 @@ def _event(batch: Batch, incident: Incident, record: str, now: datetime) -> str:
         kind = IncidentEventKind.RESOLVED
     elif incident.id in batch.reopened:
         kind = IncidentEventKind.REOPENED
-    elif incident.status is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_at == now:
+    elif incident.id in batch.acknowledged and incident.status is IncidentStatus.ACKNOWLEDGED:
         kind = IncidentEventKind.ACKNOWLEDGED
     else:
         kind = IncidentEventKind.UPDATED
     before = batch.priority_before.get(incident.id, incident.priority)
-    event = IncidentEvent(
+    return IncidentEvent(
         kind=kind,
         at=now,
         incident=incident,
+        alerts=tuple(draft.changed.values()),
+        notes=story,
         crisis_declared=incident.id in batch.crisis_declared,
         priority_raised=(
             incident.id not in batch.opened
             and _PRIORITIES.index(incident.priority) < _PRIORITIES.index(before)
         ),
-    )
-    return incident_event_text(event, record)
+    ).model_dump_json()

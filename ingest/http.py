@@ -3,6 +3,7 @@ POST /api/v2/alerts and the PagerDuty-compatible POST /v2/enqueue."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ RECEIVER = web.AppKey("receiver", Receiver)
 GUARD = web.AppKey("guard", Guard)
 CONFIRMER = web.AppKey("sns_confirmer", Confirmer)
 _SNS_HANDSHAKES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmation"})
+OFF_LOOP_BYTES = 256 * 1024
+"""Bodies at least this large are parsed and validated off the event loop."""
 _JSON_TYPES = frozenset({"application/json", "application/vnd.api+json"})
 # Amazon SNS posts its JSON as text/plain.
 _CONTENT_TYPES = {"cloudwatch": _JSON_TYPES | {"text/plain"}}
@@ -92,7 +95,11 @@ async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> l
     body = await request.read()
     guard.check_signature(source, request.headers, body)
     guard.check_rate(source, dialect.rate_limit_status)
-    return receiver.adapt(source, parse_json(body))
+    if len(body) < OFF_LOOP_BYTES:
+        return receiver.adapt(source, parse_json(body))
+    # A storm's body (10,000 alerts) takes a second to read and validate: elsewhere, so the
+    # event loop keeps answering health checks, other senders and the API meanwhile.
+    return await asyncio.to_thread(lambda: receiver.adapt(source, parse_json(body)))
 
 
 async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Response:

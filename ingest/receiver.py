@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 
@@ -52,6 +53,14 @@ class UnknownSourceError(PayloadError):
             [FieldProblem("source", f"write one of: {known}")],
             status=404,
         )
+
+
+OFF_LOOP_ALERTS = 500
+"""Alerts of one request written as stream entries off the event loop, from this many."""
+
+
+def _entries(alerts: list[Alert]) -> list[str]:
+    return [AlertReceived(alert=a).model_dump_json() for a in alerts]
 
 
 class Receiver:
@@ -105,10 +114,12 @@ class Receiver:
 
     async def store(self, source: str, alerts: list[Alert]) -> None:
         """Append `alerts` to the alerts stream; durable when this returns."""
-        if alerts:
-            await self._bus.publish(
-                Stream.ALERTS, [AlertReceived(alert=a).model_dump_json() for a in alerts]
-            )
+        if len(alerts) >= OFF_LOOP_ALERTS:
+            entries = await asyncio.to_thread(_entries, alerts)
+        else:
+            entries = _entries(alerts)
+        if entries:
+            await self._bus.publish(Stream.ALERTS, entries)
         self._metrics.alerts_received.labels(source).inc(len(alerts))
 
     async def accept(self, source: str, payload: object) -> int:

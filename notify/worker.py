@@ -16,17 +16,17 @@ from datetime import datetime
 
 from core.bus import Entry, Stream
 from core.config import Settings
-from core.incident_entries import read_incidents_entries
 from core.metrics import NotifyMetrics, RuntimeMetrics
 from core.models import (
     Incident,
     IncidentEvent,
+    IncidentsEntry,
     Notification,
     NotifyState,
     Tick,
 )
 from core.rules import RulesRef
-from core.runtime import set_aside
+from core.runtime import decode, set_aside
 from core.store import Ack, Changes, Store
 from notify import crisis, escalation, oncall
 from notify.plan import Planned
@@ -62,7 +62,7 @@ class NotifyStage:
         self._runtime_metrics = runtime_metrics
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        decoded, bad = await read_incidents_entries(self._store, entries)
+        decoded, bad = decode(entries, IncidentsEntry)
         await set_aside(self._store, self, bad, self._runtime_metrics)
         if not decoded:
             return
@@ -113,7 +113,8 @@ class NotifyStage:
         ticket = await self._store.ticket_for_incident(incident.id, TICKET_BACKEND)
         service = rules.services.get(incident.service)
         base = self._settings.base_url
-        first = incident.members[0].summary if incident.members else ""
+        first_member = incident.first_member
+        first = first_member.summary if first_member is not None else ""
         for message in planned:
             context = MessageContext(
                 kind=message.kind, incident=incident,

@@ -209,7 +209,7 @@ def _crises(data: ReportData, window: ReportWindow) -> tuple[Crisis, ...]:
         Crisis(
             id=i.id, title=i.title, priority=i.priority, service=i.service, rule=i.crisis_rule,
             declared_at=i.crisis_declared_at, resolved_at=i.resolved_at,
-            timeline=tuple(e for e in i.timeline if e.at < window.end),
+            timeline=tuple(e for e in data.crisis_timelines.get(i.id, ()) if e.at < window.end),
         )
         # The worst first: a page shows the first few of a bad day's many.
         for i in sorted(crises, key=lambda i: (i.priority, i.opened_at, i.id))
@@ -243,8 +243,7 @@ def _flapping(data: ReportData, window: ReportWindow, top: int) -> tuple[Flappin
         FlappingCheck(source=a.source, name=a.name, resource=a.resource, incident_id=i.id,
                       count=a.count)
         for i in _touched(data.incidents, window)
-        for a in i.alerts
-        if a.flapping
+        for a in data.flapping_alerts.get(i.id, ())
     ]  # fmt: skip
     return tuple(sorted(checks, key=lambda c: (-c.count, c.name, c.resource))[:top])
 
@@ -261,8 +260,8 @@ def _recurring(
     for incident in recent:
         if incident.service:
             groups.setdefault(("service", incident.service), []).append(incident)
-        for name in sorted({a.name for a in incident.members}):
-            groups.setdefault(("alert", name), []).append(incident)
+        if incident.title_name:
+            groups.setdefault(("alert", incident.title_name), []).append(incident)
     candidates = [
         ProblemCandidate(
             kind=kind, name=name, incidents=len(found), incident_ids=tuple(i.id for i in found),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from core.models import AlertVolume, Incident, Suppression, Ticket
+from core.models import AlertVolume, Incident, IncidentAlert, Suppression, Ticket, TimelineEntry
 from core.store import IncidentFilter, Store
+from core.store.pages import all_alerts, all_timeline
 from report.window import ReportWindow
 
 LOOK_BACK = timedelta(days=30)
@@ -21,6 +22,10 @@ class ReportData:
     tickets: tuple[Ticket, ...]
     volumes: tuple[AlertVolume, ...]
     suppressions: tuple[Suppression, ...]
+    flapping_alerts: dict[str, tuple[IncidentAlert, ...]]
+    """The flapping alerts of each incident that has some."""
+    crisis_timelines: dict[str, tuple[TimelineEntry, ...]]
+    """The timeline of each crisis."""
 
 
 async def read_report_data(store: Store, window: ReportWindow) -> ReportData:
@@ -34,7 +39,17 @@ async def read_report_data(store: Store, window: ReportWindow) -> ReportData:
     suppressions = [
         s for s in await store.list_suppressions(MAX_ROWS) if since <= s.at < window.end
     ]
+    flapping = {
+        i.id: tuple(a for a in await all_alerts(store, i.id) if a.flapping)
+        for i in incidents.values()
+        if i.flapping_count
+    }
+    timelines = {
+        i.id: tuple(await all_timeline(store, i.id)) for i in incidents.values() if i.crisis
+    }
     return ReportData(
+        flapping_alerts=flapping,
+        crisis_timelines=timelines,
         incidents=tuple(incidents.values()),
         tickets=tuple(tickets),
         volumes=tuple(volumes),

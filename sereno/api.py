@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from core.models import IncidentStatus, Priority, TicketCategory, TicketStatus
+from core.models import Incident, IncidentStatus, Priority, TicketCategory, TicketStatus
 from core.store import IncidentFilter
 from sereno.keys import PIPELINE
 
@@ -53,16 +53,72 @@ async def list_incidents(request: web.Request) -> web.Response:
     )
     incidents = await request.app[PIPELINE].storage.store.list_incidents(where)
     return web.json_response(
-        {"incidents": [i.model_dump(mode="json") for i in incidents], "count": len(incidents)}
+        {
+            "incidents": [i.model_dump(mode="json") for i in incidents],
+            "count": len(incidents),
+        }
     )
 
 
-async def get_incident(request: web.Request) -> web.Response:
+PAGE = 100
+MAX_PAGE = 1000
+
+
+def _cursor(request: web.Request) -> int:
+    value = request.query.get("cursor", "0")
+    if not value.isdigit():
+        raise QueryError("cursor", "use the next_cursor of the previous page")
+    return int(value)
+
+
+async def _header(request: web.Request) -> Incident:
     incident_id = request.match_info["id"]
     incident = await request.app[PIPELINE].storage.store.get_incident(incident_id)
     if incident is None:
         raise web.HTTPNotFound(reason=f"no incident {incident_id}")
-    return web.json_response(incident.model_dump(mode="json"))
+    return incident
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    """The incident's header, the first page of its alerts and of its timeline; the rest
+    comes page by page from `.../alerts` and `.../timeline`."""
+    incident = await _header(request)
+    store = request.app[PIPELINE].storage.store
+    alerts, alerts_next = await store.members_page(incident.id, 0, PAGE)
+    timeline, timeline_next = await store.timeline_page(incident.id, 0, PAGE)
+    body = incident.model_dump(mode="json", exclude={"sample"})
+    body["alerts"] = [a.model_dump(mode="json") for a in alerts]
+    body["alerts_next_cursor"] = alerts_next
+    body["timeline"] = [e.model_dump(mode="json") for e in timeline]
+    body["timeline_next_cursor"] = timeline_next
+    return web.json_response(body)
+
+
+async def incident_alerts(request: web.Request) -> web.Response:
+    """One page of an incident's alerts, in the order they joined."""
+    incident = await _header(request)
+    store = request.app[PIPELINE].storage.store
+    page, after = await store.members_page(incident.id, _cursor(request), _page_size(request))
+    return web.json_response(
+        {"alerts": [a.model_dump(mode="json") for a in page], "next_cursor": after}
+    )
+
+
+async def incident_timeline(request: web.Request) -> web.Response:
+    """One page of an incident's timeline, in order."""
+    incident = await _header(request)
+    store = request.app[PIPELINE].storage.store
+    page, after = await store.timeline_page(incident.id, _cursor(request), _page_size(request))
+    return web.json_response(
+        {"timeline": [e.model_dump(mode="json") for e in page], "next_cursor": after}
+    )
+
+
+def _page_size(request: web.Request) -> int:
+    value = request.query.get("limit", str(PAGE))
+    if not value.isdigit() or not 0 < int(value) <= MAX_PAGE:
+        raise QueryError("limit", f"write a whole number from 1 to {MAX_PAGE}")
+    return int(value)
 
 
 def _flag(request: web.Request, name: str) -> bool | None:
@@ -113,6 +169,8 @@ async def list_suppressed(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/incidents", list_incidents)
     app.router.add_get("/api/v1/incidents/{id}", get_incident)
+    app.router.add_get("/api/v1/incidents/{id}/alerts", incident_alerts)
+    app.router.add_get("/api/v1/incidents/{id}/timeline", incident_timeline)
     app.router.add_get("/api/v1/tickets", list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", get_ticket)
     app.router.add_get("/api/v1/suppressed", list_suppressed)

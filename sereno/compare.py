@@ -34,7 +34,7 @@ def _matches(incidents: list[Incident]) -> dict[Match, Incident]:
     found: dict[Match, Incident] = {}
     seen: Counter[str] = Counter()
     for incident in sorted(incidents, key=lambda i: (i.opened_at, _number(i.id))):
-        opener = incident.alerts[0].fingerprint if incident.alerts else f"id:{incident.id}"
+        opener = incident.opened_by or f"id:{incident.id}"
         found[(opener, seen[opener])] = incident
         seen[opener] += 1
     return found
@@ -274,14 +274,14 @@ def _ticket_json(ticket: Ticket) -> dict[str, object]:
 
 
 def _incident_json(incident: Incident) -> dict[str, object]:
-    opener = incident.alerts[0] if incident.alerts else None
+    opener = incident.sample[0] if incident.sample else None
     return {
         "id": incident.id,
         "title": incident.title,
         "priority": incident.priority.value,
         "status": incident.status.value,
         "merged_into": incident.merged_into,
-        "alerts": len(incident.alerts),
+        "alerts": incident.alert_count,
         "opened_by": (
             {"source": opener.source, "source_id": opener.source_id,
              "fingerprint": opener.fingerprint}

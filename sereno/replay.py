@@ -16,11 +16,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from core.bus import Stream
 from core.clock import VirtualClock
 from core.config import Settings
-from core.models import AwareDatetime, Incident, Notification, Suppression, Ticket, WouldBeCall
+from core.models import (
+    AwareDatetime,
+    Incident,
+    IncidentAlert,
+    Notification,
+    Suppression,
+    Ticket,
+    TimelineEntry,
+    WouldBeCall,
+)
 from core.rules import Rules, RulesRef
 from core.runtime import drain
 from core.scheduler import tick
 from core.store import IncidentFilter
+from core.store.pages import all_alerts, all_timeline
 from ingest.problems import PayloadError
 from report.daily import daily_report, report_day_after
 from report.model import DailyReport
@@ -93,9 +103,15 @@ class ReplayResult:
     """The daily report, when asked for: as the store knew it when the replay ended."""
     backend_calls: list[WouldBeCall] = field(default_factory=list)
     """What the configured external ticket backends would have been asked; none is called."""
+    alerts_of: dict[str, list[IncidentAlert]] = field(default_factory=dict)
+    """Every alert of each incident, by incident id."""
+    timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        incidents = [_incident_json(i) for i in self.incidents]
+        incidents = [
+            _incident_json(i, self.alerts_of.get(i.id, []), self.timelines.get(i.id, []))
+            for i in self.incidents
+        ]
         real = [i for i in self.incidents if i.merged_into is None]
         return {
             "incidents": incidents,
@@ -143,7 +159,7 @@ class ReplayResult:
             merged = f" -> merged into {i.merged_into}" if i.merged_into else ""
             out.append(
                 f"  {i.id} {i.priority.value} {i.status.value:<12} {i.title}{marks}"
-                f" ({len(i.members)} alerts, {len(i.symptoms)} symptoms"
+                f" ({i.member_count} alerts, {i.symptom_count} symptoms"
                 f"{', ' + ticket.id if ticket else ''}){merged}"
             )
         by: dict[str, int] = {}
@@ -160,19 +176,22 @@ def _notification_json(notification: Notification) -> dict[str, object]:
     return body
 
 
-def _incident_json(incident: Incident) -> dict[str, object]:
+def _incident_json(
+    incident: Incident, alerts: list[IncidentAlert], timeline: list[TimelineEntry]
+) -> dict[str, object]:
     body = incident.model_dump(
         mode="json",
         include={"id", "title", "status", "severity", "priority", "impact", "urgency",
                  "priority_reason", "service", "services", "users_affected", "site", "group",
                  "rule", "flapping", "opened_at", "acknowledged_at", "resolved_at", "crisis",
-                 "crisis_rule", "crisis_declared_at", "merged_into", "timeline"},
+                 "crisis_rule", "crisis_declared_at", "merged_into"},
     )  # fmt: skip
+    body["timeline"] = [e.model_dump(mode="json") for e in timeline]
     body["alerts"] = [
         {"source": a.source, "source_id": a.source_id, "role": a.role.value, "cause": a.cause,
          "name": a.name, "resource": a.resource, "status": a.status.value,
          "fingerprint": a.fingerprint, "count": a.count}
-        for a in incident.alerts
+        for a in alerts
     ]  # fmt: skip
     return body
 
@@ -243,6 +262,8 @@ async def run_replay(
                 await drain(pipeline.stages, pipeline.storage.bus, pipeline.runtime_metrics)
             store = pipeline.storage.store
             incidents = await store.list_incidents(IncidentFilter(limit=MAX_LIST))
+            alerts_of = {i.id: await all_alerts(store, i.id) for i in incidents}
+            timelines = {i.id: await all_timeline(store, i.id) for i in incidents}
             tickets = await store.list_tickets(MAX_LIST)
             notifications = await store.list_notifications(MAX_LIST)
             suppressed = await store.list_suppressions(MAX_LIST)
@@ -264,4 +285,6 @@ async def run_replay(
         elapsed_s=time.perf_counter() - began,
         report=daily,
         backend_calls=sorted(backend_calls, key=lambda c: c.at),
+        alerts_of=alerts_of,
+        timelines=timelines,
     )

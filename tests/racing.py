@@ -10,10 +10,12 @@ from core.models import (
     AlertState,
     AlertVolume,
     Incident,
+    IncidentAlert,
     Notification,
     NotifyState,
     Suppression,
     Ticket,
+    TimelineEntry,
 )
 from core.store import Changes, IncidentFilter, Store
 
@@ -39,6 +41,26 @@ class RacingStore:
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         return await self._store.get_incident(incident_id)
+
+    async def incident_members(
+        self, incident_id: str, fingerprints: Sequence[str]
+    ) -> dict[str, IncidentAlert]:
+        return await self._store.incident_members(incident_id, fingerprints)
+
+    async def members_page(
+        self, incident_id: str, after: int = 0, limit: int = 500
+    ) -> tuple[list[IncidentAlert], int | None]:
+        return await self._store.members_page(incident_id, after, limit)
+
+    async def timeline_page(
+        self, incident_id: str, after: int = 0, limit: int = 500
+    ) -> tuple[list[TimelineEntry], int | None]:
+        return await self._store.timeline_page(incident_id, after, limit)
+
+    async def tallies(
+        self, incident_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        return await self._store.tallies(incident_id, keys)
 
     async def open_incident_for_key(self, key: str) -> Incident | None:
         return await self._store.open_incident_for_key(key)

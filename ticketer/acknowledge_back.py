@@ -21,11 +21,11 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponen
 
 from core.bus import Entry, Stream
 from core.clock import Clock
-from core.incident_entries import read_incidents_entries
 from core.metrics import RuntimeMetrics, TicketerMetrics
-from core.models import IncidentEvent, IncidentEventKind, IncidentStatus
-from core.runtime import set_aside
+from core.models import IncidentEvent, IncidentEventKind, IncidentsEntry, IncidentStatus
+from core.runtime import decode, set_aside
 from core.store import Ack, Changes, Store
+from core.store.pages import all_alerts
 from ticketer.backends.base import BackendRejectedError, BackendUnavailableError
 from ticketer.delivery import RetryAfterOrBackoff
 from ticketer.silencer import (
@@ -84,7 +84,7 @@ class AcknowledgeBackStage:
         self.name = f"ack-{silencer.name}"
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        decoded, bad = await read_incidents_entries(self._store, entries)
+        decoded, bad = decode(entries, IncidentsEntry)
         await set_aside(self._store, self, bad, self._runtime_metrics)
         for entry, value in decoded:
             event = value.root
@@ -107,7 +107,8 @@ class AcknowledgeBackStage:
             return {}
         if incident.status is not IncidentStatus.ACKNOWLEDGED:
             return known
-        wanted = [m for m in wanted_silences(incident) if matcher_key(m) not in known]
+        alerts = await all_alerts(self._store, incident.id)
+        wanted = [m for m in wanted_silences(alerts) if matcher_key(m) not in known]
         if not wanted:
             return known
         return await self._retrying("silence", lambda: self._silence(event, wanted, known), known)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from core.models import (
@@ -13,6 +14,7 @@ from core.models import (
     TicketCategory,
     TicketChange,
     TicketStatus,
+    TimelineEntry,
 )
 from core.rules import TicketRules
 from ticketer.sla import due_times, next_due
@@ -28,7 +30,7 @@ def runbook_url(incident: Incident, page: IncidentPage) -> str:
 
 def category_of(incident: Incident, rules: TicketRules) -> TicketCategory:
     """Incidents from monitoring are incidents; a source the rules name may say otherwise."""
-    first = next(iter(incident.members), None)
+    first = incident.first_member
     source = first.source if first is not None else ""
     return rules.category_by_source.get(source, rules.category)
 
@@ -69,8 +71,8 @@ def new_ticket(
         updated_at=now,
         announced_at=now,
         incident_version=incident.version,
-        alert_count=len(incident.alerts),
-        announced_alert_count=len(incident.alerts),
+        alert_count=incident.alert_count,
+        announced_alert_count=incident.alert_count,
         group=incident.group,
         assignee=incident.acknowledged_by,
         response_due_at=response_due,
@@ -95,8 +97,10 @@ def follow(
     now: datetime,
     rules: TicketRules,
     texts: TicketTexts,
+    notes: Sequence[TimelineEntry] = (),
 ) -> Ticket:
-    """The ticket brought up to date with `incident`, each change of status, priority, group
+    """The ticket brought up to date with `incident` (`notes`: the timeline entries of the
+    change that brought it), each change of status, priority, group
     and assignee kept in its history. Alerts joining are not: `announce` sums them up once
     per update that goes out. A change of priority moves the SLA due times to the new
     priority's targets."""
@@ -106,8 +110,7 @@ def follow(
             texts.note("priority_raised" if raised else "priority_lowered"))  # fmt: skip
     _change(changes, now, "group", ticket.group, incident.group)
     if ticket.responded_at is None and incident.acknowledged_at is not None:
-        # The latest acknowledgement, found from the end of a timeline of thousands.
-        said = next((e.text for e in reversed(incident.timeline) if e.kind == "acknowledged"), "")
+        said = next((e.text for e in reversed(notes) if e.kind == "acknowledged"), "")
         changes.append(
             TicketChange(at=now, field="acknowledged", old=None, new="yes",
                          note=texts.note("acknowledged", text=said))
@@ -138,7 +141,7 @@ def follow(
             "resolved_at": now if status is TicketStatus.RESOLVED else None,
             "updated_at": now,
             "incident_version": incident.version,
-            "alert_count": len(incident.alerts),
+            "alert_count": incident.alert_count,
             "group": incident.group,
             "assignee": incident.acknowledged_by or ticket.assignee,
             "responded_at": ticket.responded_at or incident.acknowledged_at,

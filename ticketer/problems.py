@@ -22,7 +22,7 @@ from ticketer.texts import TicketTexts
 def recurrence_key(incident: Incident) -> str | None:
     """What makes two incidents the same problem: service and the first alert's name.
     None for an incident without a service or alerts (nothing to recognise it by)."""
-    first = next(iter(incident.members), None)
+    first = incident.first_member
     if not incident.service or first is None:
         return None
     return f"problem:{incident.service}/{first.name}"

@@ -6,7 +6,7 @@ https://prometheus.io/docs/alerting/latest/clients/ (API v2: /api/v2/silences)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.config import AlertmanagerAckBack
-from core.models import AlertStatus, Incident
+from core.models import AlertStatus, IncidentAlert
 from ticketer.backends.base import BackendRejectedError, BackendUnavailableError, retry_after
 
 SOURCE = "alertmanager"
@@ -66,11 +66,11 @@ def matchers_for(labels: Mapping[str, str]) -> tuple[Matcher, ...] | None:
     return tuple(Matcher(name=name, value=value) for name, value in sorted(labels.items()) if value)
 
 
-def wanted_silences(incident: Incident) -> list[tuple[Matcher, ...]]:
-    """One matcher set per firing Alertmanager alert of `incident` whose labels are known
-    (incidents stored before labels were kept have none), each set once."""
+def wanted_silences(alerts: Iterable[IncidentAlert]) -> list[tuple[Matcher, ...]]:
+    """One matcher set per firing Alertmanager alert among an incident's `alerts` whose
+    labels are known, each set once."""
     found: dict[tuple[Matcher, ...], None] = {}
-    for alert in incident.alerts:
+    for alert in alerts:
         if alert.source != SOURCE or alert.status is not AlertStatus.FIRING:
             continue
         matchers = matchers_for(alert.labels)

@@ -12,12 +12,12 @@ from datetime import datetime
 
 from core.bus import Entry, Stream
 from core.clock import Clock
-from core.incident_entries import read_incidents_entries
 from core.metrics import RuntimeMetrics, TicketerMetrics
 from core.models import (
     Incident,
     IncidentEvent,
     IncidentEventKind,
+    IncidentsEntry,
     IncidentStatus,
     Tick,
     Ticket,
@@ -26,7 +26,7 @@ from core.models import (
     TicketStatus,
 )
 from core.rules import RulesRef, TicketRules
-from core.runtime import set_aside
+from core.runtime import decode, set_aside
 from core.store import Ack, Changes, IncidentFilter, Store
 from ticketer import problems
 from ticketer.lifecycle import announce, breach, follow, hold, may_announce, new_ticket
@@ -89,7 +89,7 @@ class TicketerStage:
         self._runtime_metrics = runtime_metrics
 
     async def handle(self, entries: Sequence[Entry]) -> None:
-        decoded, bad = await read_incidents_entries(self._store, entries)
+        decoded, bad = decode(entries, IncidentsEntry)
         await set_aside(self._store, self, bad, self._runtime_metrics)
         if not decoded:
             return
@@ -146,7 +146,9 @@ class TicketerStage:
             return
         if incident.version <= ticket.incident_version:
             return  # redelivered or overtaken: the ticket already reflects this
-        followed = follow(ticket, incident, self._page(incident), now, rules, self._texts)
+        followed = follow(
+            ticket, incident, self._page(incident), now, rules, self._texts, event.notes
+        )
         if followed.status is not ticket.status:
             reopened = followed.status is TicketStatus.OPEN
             kind = TicketEventKind.REOPENED if reopened else TicketEventKind.RESOLVED

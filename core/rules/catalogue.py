@@ -5,10 +5,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from core.models import Alert
 from core.rules.base import AlertMatch, Patterns, Section, any_match
+
+ANCESTORS_KEPT = 100_000
+"""Resources whose ancestors a topology remembers; it forgets them all past this."""
 
 
 class Criticality(enum.StrEnum):
@@ -49,6 +52,8 @@ class Topology(Section):
     sites: dict[str, Patterns] = Field(
         default_factory=dict, description="site: the resource patterns it holds"
     )
+    _ancestors: dict[str, tuple[tuple[str, str], ...]] = PrivateAttr(default_factory=dict)
+    """Each resource's ancestors, worked out once per rules version (up to ANCESTORS_KEPT)."""
 
     def upstream(self, resource: str) -> list[str]:
         """The resources `resource` depends on directly."""
@@ -61,6 +66,15 @@ class Topology(Section):
     def ancestors(self, resource: str) -> Iterator[tuple[str, str]]:
         """Every resource `resource` depends on, nearest first, each with the resource that
         depends on it directly (so a symptom can say "web-17 depends on sw-core-2")."""
+        known = self._ancestors.get(resource)
+        if known is None:
+            known = tuple(self._walk(resource))
+            if len(self._ancestors) >= ANCESTORS_KEPT:
+                self._ancestors.clear()
+            self._ancestors[resource] = known
+        return iter(known)
+
+    def _walk(self, resource: str) -> Iterator[tuple[str, str]]:
         seen = {resource}
         frontier = [resource]
         while frontier:

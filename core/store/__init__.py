@@ -27,17 +27,17 @@ from core.models import (
     AlertState,
     AlertVolume,
     Incident,
+    IncidentAlert,
     IncidentStatus,
     Notification,
     NotifyState,
     Priority,
     Suppression,
     Ticket,
+    TimelineEntry,
 )
-from core.store.known import INCIDENTS
 
 T = TypeVar("T")
-_NOT_STORED = "-"
 
 INCIDENT = "incident"
 ALERT_STATE = "alert_state"
@@ -73,6 +73,13 @@ class Changes:
     """Everything one step of a stage changes, committed at once."""
 
     incidents: list[Incident] = field(default_factory=list)
+    """Incident headers, written whole."""
+    members: list[tuple[str, IncidentAlert]] = field(default_factory=list)
+    """(incident id, alert) added to or changed in that incident, keyed by fingerprint."""
+    timeline: list[tuple[str, TimelineEntry]] = field(default_factory=list)
+    """(incident id, entry) appended to that incident's timeline, in order."""
+    tallies: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(incident id, dimension, value) -> how much to add to that count (`Tally`)."""
     alert_states: list[AlertState] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
@@ -94,22 +101,6 @@ class Changes:
     refuses with ConflictError if the store holds anything else by then."""
 
     _positions: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
-    _records: dict[str, tuple[Incident, str]] = field(default_factory=dict, repr=False)
-
-    def incident_record(self, incident: Incident) -> str:
-        """The record this commit stores `incident` as: the same for the same object, so an
-        event built before the commit names the revision the commit writes."""
-        held = self._records.get(incident.id)
-        if held is None or held[0] is not incident:
-            held = (incident, INCIDENTS.new_record(incident))
-            self._records[incident.id] = held
-        return held[1]
-
-    def incident_base(self, incident_id: str) -> Incident | None:
-        """The incident the stored one must still be for this commit to go through (it
-        expects the record that was read), if this process remembers it."""
-        read = self.expected.get((INCIDENT, incident_id))
-        return None if read is None else INCIDENTS.find(read)
 
     def _put(self, items: list[T], kind: str, key: str, item: T) -> None:
         """Upsert in constant time, keeping only the newest value of an item touched twice."""
@@ -122,6 +113,10 @@ class Changes:
 
     def put_incident(self, incident: Incident) -> None:
         self._put(self.incidents, "incident", incident.id, incident)
+
+    def put_member(self, incident_id: str, alert: IncidentAlert) -> None:
+        self._put(self.members, "member", f"{incident_id}\0{alert.fingerprint}",
+                  (incident_id, alert))  # fmt: skip
 
     def put_alert_state(self, state: AlertState) -> None:
         self._put(self.alert_states, "alert_state", state.fingerprint, state)
@@ -138,14 +133,7 @@ class Changes:
     def _expect(self, kind: str, key: str, read: BaseModel | None) -> None:
         # The first read of an item is what the step's decisions rest on.
         if (kind, key) not in self.expected:
-            if read is None:
-                self.expected[kind, key] = None
-            elif isinstance(read, Incident):
-                # Only an incident read from the store has a record; any other is not what
-                # the store holds, and a commit resting on it is refused.
-                self.expected[kind, key] = INCIDENTS.record_of(read) or _NOT_STORED
-            else:
-                self.expected[kind, key] = read.model_dump_json()
+            self.expected[kind, key] = None if read is None else read.model_dump_json()
 
     def expect_incident(self, incident_id: str, read: Incident | None) -> None:
         """Commit only if incident `incident_id` is still `read` (None: still absent)."""
@@ -199,7 +187,34 @@ class Store(Protocol):
         second try tells it did)."""
         ...
 
-    async def get_incident(self, incident_id: str) -> Incident | None: ...
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        """The incident's header."""
+        ...
+
+    async def incident_members(
+        self, incident_id: str, fingerprints: Sequence[str]
+    ) -> dict[str, IncidentAlert]:
+        """Those of `fingerprints` that are alerts of the incident, by fingerprint."""
+        ...
+
+    async def members_page(
+        self, incident_id: str, after: int = 0, limit: int = 500
+    ) -> tuple[list[IncidentAlert], int | None]:
+        """The incident's alerts in the order they joined, from cursor `after` (0: the
+        first); with the cursor of the next page, None after the last."""
+        ...
+
+    async def timeline_page(
+        self, incident_id: str, after: int = 0, limit: int = 500
+    ) -> tuple[list[TimelineEntry], int | None]:
+        """The incident's timeline in order, paged as `members_page`."""
+        ...
+
+    async def tallies(
+        self, incident_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """The incident's counts of these (dimension, value) keys; absent ones are 0."""
+        ...
 
     async def open_incident_for_key(self, key: str) -> Incident | None:
         """The incident with correlation `key` that is not resolved, if any."""
@@ -216,9 +231,9 @@ class Store(Protocol):
     async def alert_states(self, fingerprints: Sequence[str]) -> dict[str, AlertState]: ...
 
     async def incidents_on_resources(self, resources: Sequence[str]) -> dict[str, str]:
-        """For each of `resources` failing in an incident that is not resolved (see
-        `Incident.failing_resources`), that incident's id. Kept by `commit` from the
-        incidents it writes."""
+        """For each of `resources` failing in an incident that is not resolved (an alert of
+        it that `core.models.is_failing`), that incident's id, the lowest first. Kept by
+        `commit` from the `failing` tallies it adds."""
         ...
 
     async def open_services_by_site(self) -> dict[str, set[str]]:

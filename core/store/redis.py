@@ -7,7 +7,6 @@ they cost one round trip. Commits are `core.store.redis_commit`.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -21,16 +20,16 @@ from core.models import (
     AlertState,
     AlertVolume,
     Incident,
+    IncidentAlert,
     IncidentStatus,
     Notification,
     NotifyState,
     Suppression,
     Ticket,
+    TimelineEntry,
 )
 from core.redisdb import RedisDatabase, optional_text, text, unavailable
 from core.store import Changes, ConflictError, IncidentFilter
-from core.store.incident_rows import assemble, committed, writes_of
-from core.store.known import INCIDENTS, TICKETS, head_of
 from core.store.redis_commit import COMMIT_LUA, pack
 from core.store.redis_keys import (
     StoreKeys,
@@ -58,11 +57,22 @@ local member = string.sub(found[1], tonumber(ARGV[3]) + 1)
 return redis.call('HGET', KEYS[2], string.match(member, '^[^|]*|[^|]*|(.*)$'))
 """
 
+# The first incident, by id, in which each resource fails and that is not resolved.
 _FIRST_IN_RANGE = """
 local found = {}
 for i, start in ipairs(ARGV) do
-  local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. start, '(' .. start .. '\\255', 'LIMIT', 0, 1)
-  found[i] = m[1] or ''
+  found[i] = ''
+  local after = '[' .. start
+  repeat
+    local page = redis.call('ZRANGEBYLEX', KEYS[1], after, '(' .. start .. '\\255', 'LIMIT', 0, 50)
+    for _, m in ipairs(page) do
+      if redis.call('HGET', KEYS[2], string.sub(m, #start + 1)) ~= 'resolved' then
+        found[i] = m
+        break
+      end
+    end
+    if page[50] then after = '(' .. page[50] end
+  until found[i] ~= '' or not page[50]
 end
 return found
 """
@@ -76,35 +86,12 @@ end
 return bodies
 """
 
-# Incidents with their rows, each read in one step: [record, alerts, timeline] per id.
-_WHOLE = """
-local function sized(text) return string.format('%08d', #text) .. ':' .. text end
-local function rows(hash, id, count)
-  local list = {}
-  for start = 0, count - 1, 1000 do
-    local fields = {}
-    for position = start, math.min(count, start + 1000) - 1 do
-      fields[#fields + 1] = sized(id) .. position
-    end
-    local got = redis.call('HMGET', hash, unpack(fields))
-    for k = 1, #fields do list[#list + 1] = got[k] end
-  end
-  return list
-end
+# An incident's alerts by fingerprint: their numbers, then their bodies.
+_MEMBERS_BY_FINGERPRINT = """
 local found = {}
-for n, id in ipairs(ARGV) do
-  local record = redis.call('HGET', KEYS[1], id)
-  if record then
-    local alerts, timeline = 0, 0
-    local held = redis.call('HGET', KEYS[2], id)
-    if held then
-      local a, t = string.match(held, '^(%d+) (%d+)$')
-      alerts, timeline = tonumber(a), tonumber(t)
-    end
-    found[n] = {record, rows(KEYS[3], id, alerts), rows(KEYS[4], id, timeline)}
-  else
-    found[n] = {}
-  end
+for n = 2, #ARGV do
+  local seq = redis.call('HGET', KEYS[1], ARGV[1] .. ARGV[n])
+  if seq then found[#found + 1] = redis.call('HGET', KEYS[2], ARGV[1] .. seq) end
 end
 return found
 """
@@ -129,13 +116,11 @@ class RedisStore:
         return f"{prefix}-{value}"
 
     async def commit(self, changes: Changes) -> None:
-        writes = writes_of(changes)
-        keys, args = pack(changes, writes, self._db)
+        keys, args = pack(changes, self._db)
         with unavailable():
             outcome = await self._db.script(COMMIT_LUA)(keys=keys, args=args)
         match outcome:
             case ["ok"]:
-                committed(writes)
                 return
             case ["conflict", why]:
                 raise ConflictError(str(why))
@@ -143,49 +128,77 @@ class RedisStore:
                 raise NotPendingError(str(why))
         raise RuntimeError(f"commit script answered {outcome!r}")
 
-    async def _incidents(self, records: Sequence[object]) -> list[Incident]:
-        """The incidents stored as `records` (None: absent, skipped), their rows read only
-        for those this process does not remember. Those are read again with their rows
-        in one step, so a commit in between gives the newer incident, never a mixture."""
-        found: list[Incident | str] = []
-        missing: list[str] = []
-        for body in records:
-            if body is None:
-                continue
-            record = text(body)
-            known = INCIDENTS.find(record)
-            if known is not None:
-                found.append(known)
-            else:
-                incident_id = str(json.loads(head_of(record))["id"])
-                found.append(incident_id)
-                missing.append(incident_id)
-        if missing:
-            with unavailable():
-                wholes = await self._db.script(_WHOLE)(
-                    keys=[self._keys.incident_body, self._keys.incident_rows,
-                          self._keys.incident_alerts, self._keys.incident_timeline],
-                    args=missing,
-                )  # fmt: skip
-            read = {
-                incident_id: INCIDENTS.find(text(whole[0]))
-                or assemble(
-                    text(whole[0]), [text(a) for a in whole[1]], [text(t) for t in whole[2]]
-                )
-                for incident_id, whole in zip(missing, wholes, strict=True)
-                if whole
-            }
-            found = [read.get(i, i) if isinstance(i, str) else i for i in found]
-        return [i for i in found if isinstance(i, Incident)]
+    @staticmethod
+    def _incidents(bodies: Sequence[object]) -> list[Incident]:
+        return [Incident.model_validate_json(text(b)) for b in bodies if b is not None]
 
     async def _incident(self, body: object) -> Incident | None:
-        found = await self._incidents([body])
+        found = self._incidents([body])
         return found[0] if found else None
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         with unavailable():
             body = await self._db.client.hget(self._keys.incident_body, incident_id)
         return await self._incident(body)
+
+    async def incident_members(
+        self, incident_id: str, fingerprints: Sequence[str]
+    ) -> dict[str, IncidentAlert]:
+        unique = list(dict.fromkeys(fingerprints))
+        found: dict[str, IncidentAlert] = {}
+        with unavailable():
+            for start in range(0, len(unique), PAGE):
+                bodies = await self._db.script(_MEMBERS_BY_FINGERPRINT)(
+                    keys=[self._keys.incident_member_seq, self._keys.incident_members],
+                    args=[sized(incident_id), *unique[start : start + PAGE]],
+                )
+                for body in bodies:
+                    alert = IncidentAlert.model_validate_json(text(body))
+                    found[alert.fingerprint] = alert
+        return found
+
+    async def _page(
+        self, body_key: str, count_key: str, incident_id: str, after: int, limit: int
+    ) -> tuple[list[str], int | None]:
+        with unavailable():
+            count = int(optional_text(await self._db.client.hget(count_key, incident_id)) or 0)
+            last = min(count, after + limit)
+            fields = [sized(incident_id) + str(seq) for seq in range(after + 1, last + 1)]
+            bodies = await self._db.client.hmget(body_key, fields) if fields else []
+        return [text(b) for b in bodies if b is not None], (last if last < count else None)
+
+    async def members_page(
+        self, incident_id: str, after: int = 0, limit: int = 500
+    ) -> tuple[list[IncidentAlert], int | None]:
+        bodies, cursor = await self._page(
+            self._keys.incident_members, self._keys.incident_member_count, incident_id,
+            after, limit,
+        )  # fmt: skip
+        return [IncidentAlert.model_validate_json(b) for b in bodies], cursor
+
+    async def timeline_page(
+        self, incident_id: str, after: int = 0, limit: int = 500
+    ) -> tuple[list[TimelineEntry], int | None]:
+        bodies, cursor = await self._page(
+            self._keys.incident_timeline, self._keys.incident_timeline_count, incident_id,
+            after, limit,
+        )  # fmt: skip
+        return [TimelineEntry.model_validate_json(b) for b in bodies], cursor
+
+    async def tallies(
+        self, incident_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        unique = list(dict.fromkeys(keys))
+        found: dict[tuple[str, str], int] = {}
+        with unavailable():
+            for start in range(0, len(unique), PAGE):
+                chunk = unique[start : start + PAGE]
+                fields = [sized(incident_id) + sized(dim) + value for dim, value in chunk]
+                values = await self._db.client.hmget(self._keys.incident_tallies, fields)
+                for key, value in zip(chunk, values, strict=True):
+                    if value is not None:
+                        found[key] = int(text(value))
+        return found
 
     async def open_incident_for_key(self, key: str) -> Incident | None:
         with unavailable():
@@ -225,7 +238,7 @@ class RedisStore:
                 ]
                 ids = await self._matching(ids, where)
                 bodies = await client.hmget(keys.incident_body, ids) if ids else []
-                found += await self._incidents(bodies)
+                found += self._incidents(bodies)
                 if len(members) < PAGE:
                     break
         return found[: where.limit]
@@ -272,7 +285,8 @@ class RedisStore:
             for start in range(0, len(unique), PAGE):
                 starts = [sized(r) for r in unique[start : start + PAGE]]
                 members = await self._db.script(_FIRST_IN_RANGE)(
-                    keys=[self._keys.incident_resources], args=starts
+                    keys=[self._keys.incident_resources, self._keys.incident_status],
+                    args=starts,
                 )
                 for resource, first, member in zip(
                     unique[start : start + PAGE], starts, members, strict=True
@@ -297,7 +311,7 @@ class RedisStore:
             bodies = await self._db.script(_DUE)(
                 keys=[self._keys.incidents_due, self._keys.incident_body], args=[now.isoformat()]
             )
-        return await self._incidents(bodies)
+        return self._incidents(bodies)
 
     async def list_silences(self, limit: int = 1000) -> list[Silence]:
         with unavailable():
@@ -327,7 +341,7 @@ class RedisStore:
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         with unavailable():
             body = await self._db.client.hget(self._keys.ticket_body, ticket_id)
-        return None if body is None else TICKETS.parse(text(body))
+        return None if body is None else Ticket.model_validate_json(text(body))
 
     async def ticket_for_incident(self, incident_id: str, backend: str) -> Ticket | None:
         with unavailable():
@@ -335,14 +349,14 @@ class RedisStore:
                 keys=[self._keys.ticket_for, self._keys.ticket_body],
                 args=[ticket_pair(incident_id, backend)],
             )
-        return None if body is None else TICKETS.parse(text(body))
+        return None if body is None else Ticket.model_validate_json(text(body))
 
     async def tickets_due(self, now: datetime) -> list[Ticket]:
         with unavailable():
             bodies = await self._db.script(_DUE)(
                 keys=[self._keys.tickets_due, self._keys.ticket_body], args=[now.isoformat()]
             )
-        return [TICKETS.parse(text(b)) for b in bodies]
+        return [Ticket.model_validate_json(text(b)) for b in bodies]
 
     async def list_tickets(self, limit: int = 500) -> list[Ticket]:
         with unavailable():
@@ -350,7 +364,7 @@ class RedisStore:
                 self._keys.tickets_by_time, "+", "-", 0, limit
             )
             bodies = await self._bodies(self._keys.ticket_body, members)
-        return [TICKETS.parse(text(b)) for b in bodies]
+        return [Ticket.model_validate_json(text(b)) for b in bodies]
 
     async def list_notifications(self, limit: int = 5000) -> list[Notification]:
         with unavailable():

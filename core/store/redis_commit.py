@@ -6,8 +6,8 @@ NotPendingError), then that what the stage read is still there (else ConflictErr
 then the uniqueness rules row by row in the order SQLite's indexes check them (one
 non-resolved incident per correlation key, one ticket per incident and backend). Only
 then does it write the state (and the indexes SQLite keeps in the same transaction:
-timers, failing resources when they changed, services per site), publish downstream, bury
-dead letters and acknowledge.
+timers, failing resources as their tallies cross zero, services per site), publish
+downstream, bury dead letters and acknowledge.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from datetime import datetime
 from core.bus.redis import BURY_LUA
 from core.redisdb import RedisDatabase
 from core.store import Changes
-from core.store.incident_rows import IncidentWrite, Rows
-from core.store.known import TICKETS
 from core.store.redis_keys import STORE_KEY_COUNT, StoreKeys, stream_keys, volume_field
 
 _NAMES = ", ".join(name.upper() for name in StoreKeys.__dataclass_fields__)
@@ -47,25 +45,10 @@ local function records(width)
   return list
 end
 local expected = records(3)
-local incidents = {}
-for _ = 1, tonumber(take()) do
-  local r = {}
-  for j = 1, 9 do r[j] = take() end
-  r[13] = take() == '1'  -- its failing resources changed: index them again
-  local resources = {}
-  for j = 1, tonumber(take()) do resources[j] = take() end
-  r[10] = resources
-  for j = 11, 12 do  -- its alerts, then its timeline: how many, and the rows changed
-    local count = tonumber(take())
-    local changed = {}
-    for k = 1, tonumber(take()) do
-      local position = take()
-      changed[k] = {position, take()}
-    end
-    r[j] = {count, changed}
-  end
-  incidents[#incidents + 1] = r
-end
+local incidents = records(9)
+local members = records(3)
+local timeline = records(2)
+local tallies = records(4)
 local states = records(2)
 local tickets = records(6)
 local notes = records(4)
@@ -172,19 +155,6 @@ for _, i in ipairs(incidents) do
     redis.call('ZADD', INCIDENTS_BY_KEY, 0, sized(key) .. NUL .. m)
   end
   redis.call('HSET', INCIDENT_BODY, id, body)
-  -- Its rows: the changed ones written, those past the new end deleted.
-  local old_counts = {0, 0}
-  local held = redis.call('HGET', INCIDENT_ROWS, id)
-  if held then
-    local a, t = string.match(held, '^(%d+) (%d+)$')
-    old_counts = {tonumber(a), tonumber(t)}
-  end
-  for j, hash in ipairs({INCIDENT_ALERTS, INCIDENT_TIMELINE}) do
-    local count, changed = unpack(i[10 + j])
-    for _, row in ipairs(changed) do redis.call('HSET', hash, sized(id) .. row[1], row[2]) end
-    for position = count, old_counts[j] - 1 do redis.call('HDEL', hash, sized(id) .. position) end
-  end
-  redis.call('HSET', INCIDENT_ROWS, id, i[11][1] .. ' ' .. i[12][1])
   redis.call('HSET', INCIDENT_KEY, id, key)
   redis.call('HSET', INCIDENT_STATUS, id, status)
   redis.call('HSET', INCIDENT_PRIORITY, id, priority)
@@ -215,42 +185,33 @@ for _, i in ipairs(incidents) do
     redis.call('HINCRBY', OPEN_SITE_SERVICES, pair, 1)
   end
 end
--- Resources failing in unresolved incidents: every written incident's old ones out, then
--- its failing ones (Incident.failing_resources) in (as SQLite's DELETE, then INSERT OR IGNORE).
-local reindexed = {}
-for _, i in ipairs(incidents) do
-  if i[13] then reindexed[#reindexed + 1] = i end
-end
-for _, i in ipairs(reindexed) do
-  local id = i[1]
-  local old = redis.call('HGET', INCIDENT_RESOURCES_OF, id)
-  if old then
-    for _, resource in ipairs(cjson.decode(old)) do
-      redis.call('ZREM', INCIDENT_RESOURCES, sized(resource) .. id)
-    end
-    redis.call('HDEL', INCIDENT_RESOURCES_OF, id)
+-- Its alerts by fingerprint, numbered in the order they joined; its timeline in order.
+for _, r in ipairs(members) do
+  local id, fingerprint, body = unpack(r)
+  local field = sized(id) .. fingerprint
+  local seq = redis.call('HGET', INCIDENT_MEMBER_SEQ, field)
+  if not seq then
+    seq = redis.call('HINCRBY', INCIDENT_MEMBER_COUNT, id, 1)
+    redis.call('HSET', INCIDENT_MEMBER_SEQ, field, seq)
   end
+  redis.call('HSET', INCIDENT_MEMBERS, sized(id) .. seq, body)
 end
-local failing, failing_ids = {}, {}
-for _, i in ipairs(reindexed) do
-  local id, status, resources = i[1], i[3], i[10]
-  if status ~= 'resolved' then
-    for _, resource in ipairs(resources) do
-      if not failing[id] then
-        failing[id] = {}
-        failing_ids[#failing_ids + 1] = id
-      end
-      if not failing[id][resource] then
-        failing[id][resource] = true
-        redis.call('ZADD', INCIDENT_RESOURCES, 0, sized(resource) .. id)
-      end
+for _, r in ipairs(timeline) do
+  local id, body = unpack(r)
+  local seq = redis.call('HINCRBY', INCIDENT_TIMELINE_COUNT, id, 1)
+  redis.call('HSET', INCIDENT_TIMELINE, sized(id) .. seq, body)
+end
+-- Tallies; a resource enters (leaves) the failing index as its tally rises above (falls to) 0.
+for _, r in ipairs(tallies) do
+  local id, dim, value, n = r[1], r[2], r[3], tonumber(r[4])
+  local after = redis.call('HINCRBY', INCIDENT_TALLIES, sized(id) .. sized(dim) .. value, n)
+  if dim == 'failing' then
+    if after > 0 and after - n <= 0 then
+      redis.call('ZADD', INCIDENT_RESOURCES, 0, sized(value) .. id)
+    elseif after <= 0 and after - n > 0 then
+      redis.call('ZREM', INCIDENT_RESOURCES, sized(value) .. id)
     end
   end
-end
-for _, id in ipairs(failing_ids) do
-  local list = {}
-  for resource in pairs(failing[id]) do list[#list + 1] = resource end
-  redis.call('HSET', INCIDENT_RESOURCES_OF, id, cjson.encode(list))
 end
 for _, s in ipairs(silences) do
   local id, created, body = unpack(s)
@@ -349,42 +310,45 @@ def digest(body: str) -> str:
     return hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
 
 
-def pack(
-    changes: Changes, writes: list[IncidentWrite], db: RedisDatabase
-) -> tuple[list[str], list[str | int]]:
-    """KEYS and ARGV of the commit script for `changes`, its incidents written as `writes`."""
+def pack(changes: Changes, db: RedisDatabase) -> tuple[list[str], list[str | int]]:
+    """KEYS and ARGV of the commit script for `changes`."""
     keys = StoreKeys.of(db).fixed() + stream_keys(db)
     args: list[str | int] = [repr(time.time()), len(changes.expected)]
     for (kind, key), read in changes.expected.items():
         args += [kind, key, "" if read is None else digest(read)]
-    args += _state(changes, writes)
+    args += _state(changes)
     args += _deliveries(changes, db, {key: index for index, key in enumerate(keys, start=1)})
     return keys, args
 
 
-def _rows(rows: Rows) -> list[str | int]:
-    args: list[str | int] = [rows.count, len(rows.changed)]
-    for position, body in rows.changed:
-        args += [position, body]
+def _incidents(changes: Changes) -> list[str | int]:
+    """Headers, then alerts, timeline entries and tallies."""
+    args: list[str | int] = [len(changes.incidents)]
+    for i in changes.incidents:
+        args += [i.id, i.key, i.status.value, i.priority.value, i.service,
+                 i.opened_at.isoformat(), i.model_dump_json(), i.down_site,
+                 i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
+    args.append(len(changes.members))
+    for incident_id, alert in changes.members:
+        args += [incident_id, alert.fingerprint, alert.model_dump_json()]
+    args.append(len(changes.timeline))
+    for incident_id, entry in changes.timeline:
+        args += [incident_id, entry.model_dump_json()]
+    tallies = [(key, n) for key, n in changes.tallies.items() if n]
+    args.append(len(tallies))
+    for (incident_id, dim, value), count in tallies:
+        args += [incident_id, dim, value, count]
     return args
 
 
-def _state(changes: Changes, writes: list[IncidentWrite]) -> list[str | int]:
-    args: list[str | int] = [len(writes)]
-    for w in writes:
-        i = w.incident
-        args += [i.id, i.key, i.status.value, i.priority.value, i.service,
-                 i.opened_at.isoformat(), w.record, i.down_site,
-                 i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
-        failing = sorted(i.failing_resources) if w.failing_changed else []
-        args += [int(w.failing_changed), len(failing), *failing]
-        args += [*_rows(w.alerts), *_rows(w.timeline)]
+def _state(changes: Changes) -> list[str | int]:
+    args = _incidents(changes)
     args.append(len(changes.alert_states))
     for s in changes.alert_states:
         args += [s.fingerprint, s.model_dump_json()]
     args.append(len(changes.tickets))
     for t in changes.tickets:
-        args += [t.id, t.incident_id, t.backend, t.created_at.isoformat(), TICKETS.text(t),
+        args += [t.id, t.incident_id, t.backend, t.created_at.isoformat(), t.model_dump_json(),
                  t.due_at.isoformat() if t.due_at else ""]  # fmt: skip
     args.append(len(changes.notifications))
     for n in changes.notifications:

@@ -5,15 +5,18 @@ SQLite's ORDER BY does: all scores are 0, so members sort byte by byte (as SQLit
 BINARY collation does) and a member is `time|insertion number|id`, the insertion number
 standing for SQLite's rowid. All keys are fixed names, passed to scripts as KEYS.
 
-An incident's `incident-body` is its record (`core.store.incident_rows`); its alerts and
-timeline entries are the fields `sized id` + position of `incident-alerts` and
-`incident-timeline`, and `incident-rows` holds how many of each it has, as `alerts timeline`.
+An incident's `incident-body` is its header. Its alerts are the fields `sized id` + their
+sequence number (the order they joined in, from 1) of `incident-members`, found by
+fingerprint through `incident-member-seq` (`sized id` + fingerprint: that number), counted
+in `incident-member-count`; its timeline entries likewise in `incident-timeline` and
+`incident-timeline-count`; its tallies (`core.store.Changes.tallies`) in `incident-tallies`
+under `sized id` + `sized dimension` + value.
 
 Derived indexes, kept by the commit script as SQLite's transaction keeps its tables:
 `incidents-due` holds `due_at NUL insertion number|id` of each unresolved incident with a
 timer (NUL first, so a time sorts before any longer time it starts, as in SQLite);
-`incident-resources` holds `sized resource` + id for each resource with a firing alert in
-an unresolved incident (`incident-resources-of` remembers them per incident);
+`incident-resources` holds `sized resource` + id for each resource whose `failing` tally is
+above 0 in that incident (readers skip resolved incidents);
 `open-site-services` counts the incidents saying each `sized site` + service is down;
 `tickets-due` holds `due_at NUL insertion number|id` of each ticket with a timer
 (`ticket-due` remembers each one's member).
@@ -40,9 +43,12 @@ class StoreKeys:
     ids: str
     seq: str
     incident_body: str
-    incident_rows: str
-    incident_alerts: str
+    incident_members: str
+    incident_member_seq: str
+    incident_member_count: str
     incident_timeline: str
+    incident_timeline_count: str
+    incident_tallies: str
     incident_key: str
     incident_status: str
     incident_priority: str
@@ -53,7 +59,6 @@ class StoreKeys:
     incidents_by_time: str
     incident_due: str
     incidents_due: str
-    incident_resources_of: str
     incident_resources: str
     incident_site_service: str
     open_site_services: str

@@ -13,10 +13,12 @@ from core.models import (
     AlertState,
     AlertVolume,
     Incident,
+    IncidentAlert,
     Notification,
     NotifyState,
     Suppression,
     Ticket,
+    TimelineEntry,
 )
 from core.sqlitedb import SqliteDatabase
 from core.store import (
@@ -29,8 +31,6 @@ from core.store import (
     ConflictError,
     IncidentFilter,
 )
-from core.store.incident_rows import IncidentWrite, assemble, committed, writes_of
-from core.store.known import INCIDENTS, TICKETS
 
 _EXPECTED_BODY = {
     INCIDENT: "SELECT body FROM incidents WHERE id = ?",
@@ -61,13 +61,11 @@ class SqliteStore:
         return f"{prefix}-{value}"
 
     async def commit(self, changes: Changes) -> None:
-        writes = writes_of(changes)
         try:
             with self._db.transaction() as conn:
-                self._write(conn, changes, writes)
+                self._write(conn, changes)
         except sqlite3.IntegrityError as e:
             raise ConflictError(str(e)) from e
-        committed(writes)
         for stream in {stream for stream, _ in changes.publish}:
             self._bus.notify(stream)
 
@@ -80,9 +78,7 @@ class SqliteStore:
                 raise ConflictError(f"{kind} {key} changed since it was read")
 
     @classmethod
-    def _write(
-        cls, conn: sqlite3.Connection, changes: Changes, writes: list[IncidentWrite]
-    ) -> None:
+    def _write(cls, conn: sqlite3.Connection, changes: Changes) -> None:
         cls._check(conn, changes)
         conn.executemany(
             "INSERT INTO incidents"
@@ -93,33 +89,24 @@ class SqliteStore:
             " body = excluded.body",
             [
                 (i.id, i.key, i.status.value, i.priority.value, i.service, i.down_site,
-                 i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None, record)
-                for i, record in ((w.incident, w.record) for w in writes)
+                 i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None,
+                 i.model_dump_json())
+                for i in changes.incidents
             ],
         )  # fmt: skip
-        for table, lists in (
-            ("incident_alerts", [(w.incident.id, w.alerts) for w in writes]),
-            ("incident_timeline", [(w.incident.id, w.timeline) for w in writes]),
-        ):
-            conn.executemany(
-                f"DELETE FROM {table} WHERE incident_id = ? AND position >= ?",  # noqa: S608 - fixed names
-                [(incident_id, rows.count) for incident_id, rows in lists],
-            )
-            conn.executemany(
-                f"INSERT OR REPLACE INTO {table} (incident_id, position, body) VALUES (?, ?, ?)",  # noqa: S608 - fixed names
-                [
-                    (incident_id, at, body)
-                    for incident_id, rows in lists
-                    for at, body in rows.changed
-                ],
-            )
-        reindexed = [w.incident for w in writes if w.failing_changed]
         conn.executemany(
-            "DELETE FROM incident_resources WHERE incident_id = ?", [(i.id,) for i in reindexed]
+            "INSERT INTO incident_members (incident_id, fingerprint, body) VALUES (?, ?, ?)"
+            " ON CONFLICT (incident_id, fingerprint) DO UPDATE SET body = excluded.body",
+            [(i, a.fingerprint, a.model_dump_json()) for i, a in changes.members],
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO incident_resources (resource, incident_id) VALUES (?, ?)",
-            [(resource, i.id) for i in reindexed for resource in i.failing_resources],
+            "INSERT INTO incident_timeline (incident_id, body) VALUES (?, ?)",
+            [(i, e.model_dump_json()) for i, e in changes.timeline],
+        )
+        conn.executemany(
+            "INSERT INTO incident_tallies (incident_id, dim, value, n) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (incident_id, dim, value) DO UPDATE SET n = n + excluded.n",
+            [(i, dim, value, n) for (i, dim, value), n in changes.tallies.items() if n],
         )
         conn.executemany(
             "INSERT OR REPLACE INTO silences (id, created_at, body) VALUES (?, ?, ?)",
@@ -148,7 +135,7 @@ class SqliteStore:
                     t.backend,
                     t.created_at.isoformat(),
                     t.due_at.isoformat() if t.due_at else None,
-                    TICKETS.text(t),
+                    t.model_dump_json(),
                 )
                 for t in changes.tickets
             ],
@@ -208,41 +195,84 @@ class SqliteStore:
         row = self._db.conn.execute(sql, args).fetchone()
         return None if row is None else str(row[0])
 
-    def _incident(self, incident_id: str, record: str) -> Incident:
-        """The incident stored as `record`, its rows read only when it is not remembered."""
-        known = INCIDENTS.find(record)
-        if known is not None:
-            return known
-        conn = self._db.conn
-        alerts = conn.execute(
-            "SELECT body FROM incident_alerts WHERE incident_id = ? ORDER BY position",
-            (incident_id,),
-        ).fetchall()
-        timeline = conn.execute(
-            "SELECT body FROM incident_timeline WHERE incident_id = ? ORDER BY position",
-            (incident_id,),
-        ).fetchall()
-        return assemble(record, [a for (a,) in alerts], [t for (t,) in timeline])
-
     def _first(self, sql: str, args: Sequence[object]) -> Incident | None:
-        row = self._db.conn.execute(sql, args).fetchone()
-        return None if row is None else self._incident(row[0], row[1])
+        body = self._one(sql, args)
+        return None if body is None else Incident.model_validate_json(body)
 
-    def _all(self, rows: list[tuple[str, str]]) -> list[Incident]:
-        return [self._incident(incident_id, record) for incident_id, record in rows]
+    @staticmethod
+    def _all(rows: list[tuple[str]]) -> list[Incident]:
+        return [Incident.model_validate_json(body) for (body,) in rows]
 
     async def get_incident(self, incident_id: str) -> Incident | None:
-        return self._first("SELECT id, body FROM incidents WHERE id = ?", (incident_id,))
+        return self._first("SELECT body FROM incidents WHERE id = ?", (incident_id,))
+
+    async def incident_members(
+        self, incident_id: str, fingerprints: Sequence[str]
+    ) -> dict[str, IncidentAlert]:
+        found: dict[str, IncidentAlert] = {}
+        unique = list(dict.fromkeys(fingerprints))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.conn.execute(
+                "SELECT body FROM incident_members"  # noqa: S608 - placeholders only
+                f" WHERE incident_id = ? AND fingerprint IN ({marks})",
+                (incident_id, *chunk),
+            ).fetchall()
+            for (body,) in rows:
+                alert = IncidentAlert.model_validate_json(body)
+                found[alert.fingerprint] = alert
+        return found
+
+    async def members_page(
+        self, incident_id: str, after: int = 0, limit: int = 500
+    ) -> tuple[list[IncidentAlert], int | None]:
+        rows = self._db.conn.execute(
+            "SELECT rowid, body FROM incident_members WHERE incident_id = ? AND rowid > ?"
+            " ORDER BY rowid LIMIT ?",
+            (incident_id, after, limit + 1),
+        ).fetchall()
+        page = [IncidentAlert.model_validate_json(body) for _, body in rows[:limit]]
+        return page, (rows[limit - 1][0] if len(rows) > limit else None)
+
+    async def timeline_page(
+        self, incident_id: str, after: int = 0, limit: int = 500
+    ) -> tuple[list[TimelineEntry], int | None]:
+        rows = self._db.conn.execute(
+            "SELECT seq, body FROM incident_timeline WHERE incident_id = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (incident_id, after, limit + 1),
+        ).fetchall()
+        page = [TimelineEntry.model_validate_json(body) for _, body in rows[:limit]]
+        return page, (rows[limit - 1][0] if len(rows) > limit else None)
+
+    async def tallies(
+        self, incident_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        by_dim: dict[str, list[str]] = {}
+        for dim, value in dict.fromkeys(keys):
+            by_dim.setdefault(dim, []).append(value)
+        for dim, values in by_dim.items():
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.conn.execute(
+                    "SELECT value, n FROM incident_tallies"  # noqa: S608 - placeholders only
+                    f" WHERE incident_id = ? AND dim = ? AND value IN ({marks})",
+                    (incident_id, dim, *chunk),
+                ).fetchall()
+                found.update(((dim, value), n) for value, n in rows)
+        return found
 
     async def open_incident_for_key(self, key: str) -> Incident | None:
         return self._first(
-            "SELECT id, body FROM incidents WHERE key = ? AND status != 'resolved'", (key,)
+            "SELECT body FROM incidents WHERE key = ? AND status != 'resolved'", (key,)
         )
 
     async def latest_incident_for_key(self, key: str) -> Incident | None:
         return self._first(
-            "SELECT id, body FROM incidents WHERE key = ?"
-            " ORDER BY opened_at DESC, rowid DESC LIMIT 1",
+            "SELECT body FROM incidents WHERE key = ? ORDER BY opened_at DESC, rowid DESC LIMIT 1",
             (key,),
         )
 
@@ -263,7 +293,7 @@ class SqliteStore:
             clauses.append("opened_at >= ?")
             args.append(where.opened_since.isoformat())
         rows = self._db.conn.execute(
-            f"SELECT id, body FROM incidents WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are fixed strings
+            f"SELECT body FROM incidents WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are fixed strings
             " ORDER BY opened_at DESC, rowid DESC LIMIT ?",
             (*args, where.limit),
         ).fetchall()
@@ -290,10 +320,13 @@ class SqliteStore:
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            query = (
-                f"SELECT resource, incident_id FROM incident_resources WHERE resource IN ({marks})"  # noqa: S608 - placeholders only
-            )
-            rows = self._db.conn.execute(f"{query} ORDER BY incident_id", chunk).fetchall()
+            rows = self._db.conn.execute(
+                "SELECT t.value, t.incident_id FROM incident_tallies t"  # noqa: S608 - placeholders only
+                " JOIN incidents i ON i.id = t.incident_id"
+                f" WHERE t.dim = 'failing' AND t.n > 0 AND t.value IN ({marks})"
+                " AND i.status != 'resolved' ORDER BY t.incident_id",
+                chunk,
+            ).fetchall()
             for resource, incident_id in rows:
                 found.setdefault(resource, incident_id)
         return found
@@ -309,7 +342,7 @@ class SqliteStore:
 
     async def incidents_due(self, now: datetime) -> list[Incident]:
         rows = self._db.conn.execute(
-            "SELECT id, body FROM incidents WHERE due_at IS NOT NULL AND due_at <= ?"
+            "SELECT body FROM incidents WHERE due_at IS NOT NULL AND due_at <= ?"
             " AND status != 'resolved' ORDER BY due_at, rowid",
             (now.isoformat(),),
         ).fetchall()
@@ -337,13 +370,13 @@ class SqliteStore:
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         body = self._one("SELECT body FROM tickets WHERE id = ?", (ticket_id,))
-        return None if body is None else TICKETS.parse(body)
+        return None if body is None else Ticket.model_validate_json(body)
 
     async def ticket_for_incident(self, incident_id: str, backend: str) -> Ticket | None:
         body = self._one(
             "SELECT body FROM tickets WHERE incident_id = ? AND backend = ?", (incident_id, backend)
         )
-        return None if body is None else TICKETS.parse(body)
+        return None if body is None else Ticket.model_validate_json(body)
 
     async def tickets_due(self, now: datetime) -> list[Ticket]:
         rows = self._db.conn.execute(
@@ -351,13 +384,13 @@ class SqliteStore:
             " ORDER BY due_at, rowid",
             (now.isoformat(),),
         ).fetchall()
-        return [TICKETS.parse(body) for (body,) in rows]
+        return [Ticket.model_validate_json(body) for (body,) in rows]
 
     async def list_tickets(self, limit: int = 500) -> list[Ticket]:
         rows = self._db.conn.execute(
             "SELECT body FROM tickets ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
         ).fetchall()
-        return [TICKETS.parse(body) for (body,) in rows]
+        return [Ticket.model_validate_json(body) for (body,) in rows]
 
     async def list_notifications(self, limit: int = 5000) -> list[Notification]:
         rows = self._db.conn.execute(

@@ -40,15 +40,15 @@ def test_a_group_from_the_real_alertmanager_becomes_one_incident_and_one_ticket(
     # Alertmanager may notify the group in more than one webhook: wait for all three alerts.
     incidents = eventually(
         lambda: server.get("/api/v1/incidents"),
-        lambda b: b["count"] == 1 and len(b["incidents"][0]["alerts"]) == 3,
+        lambda b: b["count"] == 1 and b["incidents"][0]["alert_count"] == 3,
     )
     [incident] = incidents["incidents"]
     assert incident["status"] == "open"
     assert incident["priority"] == "P1"
-    assert len(incident["alerts"]) == 3
-    assert {a["source"] for a in incident["alerts"]} == {"alertmanager"}
-    assert all(a["source_id"] for a in incident["alerts"])  # Alertmanager's own fingerprints
-    assert sorted(a["resource"] for a in incident["alerts"]) == ["mx-0", "mx-1", "mx-2"]
+    assert len(incident["sample"]) == 3
+    assert {a["source"] for a in incident["sample"]} == {"alertmanager"}
+    assert all(a["source_id"] for a in incident["sample"])  # Alertmanager's own fingerprints
+    assert sorted(a["resource"] for a in incident["sample"]) == ["mx-0", "mx-1", "mx-2"]
     [ticket] = tickets["tickets"]
     assert (ticket["incident_id"], ticket["status"]) == (incident["id"], "open")
 

@@ -62,7 +62,7 @@ def test_alerts_accepted_before_a_kill_are_correlated_after_the_restart(
 
     restarted = sereno()
     found, made = _settled(restarted, incidents=2, tickets=2)
-    assert sorted(len(i["alerts"]) for i in found["incidents"]) == [5, 5]
+    assert sorted(i["alert_count"] for i in found["incidents"]) == [5, 5]
     assert {t["incident_id"] for t in made["tickets"]} == {i["id"] for i in found["incidents"]}
 
 
@@ -82,9 +82,9 @@ def test_a_kill_in_the_middle_of_a_burst_loses_and_duplicates_nothing(
 
     restarted = sereno()
     found, made = _settled(restarted, incidents=groups, tickets=groups)
-    assert all(len(i["alerts"]) == 3 for i in found["incidents"])
+    assert all(i["alert_count"] == 3 for i in found["incidents"])
     assert len({t["incident_id"] for t in made["tickets"]}) == groups
-    assert all(a["count"] == 1 for i in found["incidents"] for a in i["alerts"])
+    assert all(a["count"] == 1 for i in found["incidents"] for a in i["sample"])
 
 
 def test_a_kill_between_correlation_and_ticketing_makes_each_ticket_once(

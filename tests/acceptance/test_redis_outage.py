@@ -95,7 +95,7 @@ async def _eventually(
 
 
 def _names(body: Any) -> list[list[str]]:
-    return [sorted(a["name"] for a in i["alerts"]) for i in body["incidents"]]
+    return [sorted(a["name"] for a in i["sample"]) for i in body["incidents"]]
 
 
 async def test_ingest_answers_503_while_redis_is_away_and_recovers_by_itself(

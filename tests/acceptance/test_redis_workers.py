@@ -16,6 +16,7 @@ from core.config import Settings
 from core.models import Alert, AlertReceived, AlertStatus
 from core.storage import Storage
 from core.store import IncidentFilter
+from core.store.pages import all_alerts
 from tests.acceptance.conftest import WorkerFactory, WorkerProcess
 from tests.conftest import REDIS_URL, T0
 
@@ -94,6 +95,7 @@ async def test_racing_workers_make_one_incident_per_key_and_one_ticket_per_incid
             storage, prefix, [(Stream.ALERTS, "correlate"), (Stream.INCIDENTS, "ticketer")], 90
         )
         incidents = await storage.store.list_incidents(IncidentFilter(limit=100_000))
+        alerts_of = {i.id: await all_alerts(storage.store, i.id) for i in incidents}
         tickets = await storage.store.list_tickets(100_000)
         fingerprints = [f"g{g}-h{h}-n{n}" for g in range(groups) for h in range(hosts)
                         for n in range(names)]  # fmt: skip
@@ -102,8 +104,8 @@ async def test_racing_workers_make_one_incident_per_key_and_one_ticket_per_incid
 
     by_key = Counter(i.key for i in incidents)
     assert by_key == {f"group:generic:storm-{g}": 1 for g in range(groups)}
-    assert all(len(i.alerts) == hosts * names for i in incidents)
-    assert all(a.count == copies for i in incidents for a in i.alerts)
+    assert all(len(alerts_of[i.id]) == i.alert_count == hosts * names for i in incidents)
+    assert all(a.count == copies for i in incidents for a in alerts_of[i.id])
     assert len(states) == len(fingerprints)
     assert all(s.count == copies for s in states.values())
     owner = {i.key: i.id for i in incidents}
@@ -163,6 +165,7 @@ async def test_a_correlate_worker_killed_mid_run_loses_and_duplicates_nothing(
         fingerprints = [f"g{g}-h0-n{n}" for g in range(groups) for n in range(names)]
         states = await storage.store.alert_states(fingerprints)
         incidents = await storage.store.list_incidents(IncidentFilter(limit=100_000))
+        alerts_of = {i.id: await all_alerts(storage.store, i.id) for i in incidents}
         dead = await storage.bus.dead_letters(Stream.ALERTS)
     took_s = time.monotonic() - began
 
@@ -182,7 +185,7 @@ async def test_a_correlate_worker_killed_mid_run_loses_and_duplicates_nothing(
     assert all(s.count == copies for s in states.values())
     assert len(incidents) == groups
     assert len({i.key for i in incidents}) == groups  # one incident per correlation key
-    assert sum(a.count for i in incidents for a in i.alerts) == len(bodies)
+    assert sum(a.count for i in incidents for a in alerts_of[i.id]) == len(bodies)
     assert dead == []
     assert reclaimed >= at_kill["pending"]  # the dead worker's batch, after the idle threshold
     assert processed == len(bodies) - done_before  # nothing the first had committed, again

@@ -30,7 +30,7 @@ def _incident_on(server: SerenoProcess, resource: str) -> dict[str, Any]:
     found = eventually(
         lambda: [
             i for i in server.get("/api/v1/incidents")["incidents"]
-            if i["alerts"][0]["resource"] == resource
+            if i["sample"][0]["resource"] == resource
         ],
         lambda incidents: len(incidents) == 1,
     )  # fmt: skip

@@ -27,7 +27,6 @@ from core.models import (
 )
 from core.storage import Storage
 from core.store import Ack, Changes, ConflictError, IncidentFilter
-from core.store.known import INCIDENTS
 from tests.conftest import REDIS_URL, T0, StorageFactory
 
 
@@ -250,11 +249,21 @@ async def test_what_was_just_read_is_what_is_expected(storage: Storage) -> None:
     timeline = (TimelineEntry(at=T0, kind="opened", text='l\u00ednea "quoted" \\ \n'),)
     incident = _incident(
         "INC-1", key='group:alertmanager:{}:{alertname="X"}|\x00\u00f1',
-        alerts=(member,), timeline=timeline, acknowledged_at=T0, crisis=True,
-        status=IncidentStatus.ACKNOWLEDGED, service="n\u00f3mina",
+        sample=(member,), acknowledged_at=T0, crisis=True, alert_count=1,
+        firing_severities={Severity.MINOR: 1}, status=IncidentStatus.ACKNOWLEDGED,
+        service="n\u00f3mina",
     )  # fmt: skip
-    await storage.store.commit(Changes(incidents=[incident], alert_states=[_state("f\u00e9")]))
+    await storage.store.commit(
+        Changes(
+            incidents=[incident], alert_states=[_state("f\u00e9")],
+            members=[("INC-1", member)], timeline=[("INC-1", e) for e in timeline],
+        )
+    )  # fmt: skip
     read = await storage.store.get_incident("INC-1")
+    assert await storage.store.incident_members("INC-1", [member.fingerprint]) == {
+        member.fingerprint: member
+    }
+    assert await storage.store.timeline_page("INC-1") == (list(timeline), None)
     state = (await storage.store.alert_states(["f\u00e9"]))["f\u00e9"]
     assert read == incident
     change = Changes(
@@ -272,55 +281,68 @@ def _entry(n: int) -> TimelineEntry:
     return TimelineEntry(at=T0 + timedelta(seconds=n), kind="joined", text=f"entry {n}")
 
 
-async def _read_afresh(storage: Storage, incident_id: str) -> Incident | None:
-    """The incident as a process that remembers nothing reads it: from its rows."""
-    INCIDENTS.clear()
-    return await storage.store.get_incident(incident_id)
-
-
-async def test_an_incident_changed_row_by_row_reads_back_whole(storage: Storage) -> None:
+async def test_an_incidents_alerts_are_keyed_by_fingerprint_and_paged_in_order(
+    storage: Storage,
+) -> None:
     store = storage.store
-    first = _incident(
-        "INC-1", alerts=tuple(_firing(r) for r in ("a", "b", "c")), timeline=(_entry(0),)
-    )
-    await store.commit(Changes(incidents=[first]))
-    read = await store.get_incident("INC-1")
-    assert read == first
-    # One alert resolved, one joined, one timeline entry more: only those rows change.
-    a, b, c = first.alerts
-    grown = read.model_copy(update={
-        "alerts": (a, b.model_copy(update={"status": AlertStatus.RESOLVED}), c, _firing("d")),
-        "timeline": (*first.timeline, _entry(1)), "version": 2,
-    })  # fmt: skip
-    change = Changes(incidents=[grown])
-    change.expect_incident("INC-1", read)
-    await store.commit(change)
-    assert await store.get_incident("INC-1") is grown
-    assert await _read_afresh(storage, "INC-1") == grown
-    # The topology index follows: b no longer fails there, d does.
-    owners = await store.incidents_on_resources(["a", "b", "c", "d"])
-    assert owners == {"a": "INC-1", "c": "INC-1", "d": "INC-1"}
-    # Shrunk: the rows past the new end are gone.
-    read = await store.get_incident("INC-1")
-    assert read is not None
-    shrunk = read.model_copy(update={"alerts": (c,), "timeline": (), "version": 3})
-    change = Changes(incidents=[shrunk])
-    change.expect_incident("INC-1", read)
-    await store.commit(change)
-    assert await _read_afresh(storage, "INC-1") == shrunk
-    assert await store.incidents_on_resources(["a", "b", "c", "d"]) == {"c": "INC-1"}
+    first = [_firing(r) for r in ("a", "b", "c")]
+    await store.commit(
+        Changes(
+            incidents=[_incident("INC-1")], members=[("INC-1", a) for a in first],
+            timeline=[("INC-1", _entry(0))],
+        )
+    )  # fmt: skip
+    # One alert resolved, one joined, one timeline entry more: only those rows are written.
+    b = first[1].model_copy(update={"status": AlertStatus.RESOLVED})
+    await store.commit(
+        Changes(
+            incidents=[_incident("INC-1", version=2)],
+            members=[("INC-1", b), ("INC-1", _firing("d"))], timeline=[("INC-1", _entry(1))],
+        )
+    )  # fmt: skip
+    page, after = await store.members_page("INC-1", 0, 3)
+    assert [a.fingerprint for a in page] == ["fp-a", "fp-b", "fp-c"]
+    assert page[1].status is AlertStatus.RESOLVED  # changed where it stands
+    assert after is not None
+    rest, end = await store.members_page("INC-1", after, 3)
+    assert ([a.fingerprint for a in rest], end) == (["fp-d"], None)
+    assert await store.members_page("INC-1", 0, 4) == ([*page, *rest], None)
+    found = await store.incident_members("INC-1", ["fp-d", "fp-x", "fp-a"])
+    assert sorted(found) == ["fp-a", "fp-d"]
+    assert await store.incident_members("INC-2", ["fp-a"]) == {}
+    entries, more = await store.timeline_page("INC-1", 0, 1)
+    assert (entries, more is not None) == ([_entry(0)], True)
+    assert more is not None
+    assert await store.timeline_page("INC-1", more, 1) == ([_entry(1)], None)
+    assert await store.timeline_page("INC-2") == ([], None)
 
 
-async def test_an_incident_written_without_a_read_is_written_whole(storage: Storage) -> None:
+async def test_tallies_add_up_and_failing_ones_index_their_resources(storage: Storage) -> None:
     store = storage.store
-    many = _incident("INC-1", alerts=tuple(_firing(f"h{n}") for n in range(5)),
-                     timeline=tuple(_entry(n) for n in range(4)))  # fmt: skip
-    await store.commit(Changes(incidents=[many]))
-    few = _incident("INC-1", alerts=(_firing("x"),), timeline=(_entry(9),), version=2)
-    await store.commit(Changes(incidents=[few]))
-    assert await _read_afresh(storage, "INC-1") == few
-    listed = await store.list_incidents(IncidentFilter())
-    assert listed == [few]
+    await store.commit(
+        Changes(
+            incidents=[_incident("INC-1", "k1"), _incident("INC-2", "k2")],
+            tallies={("INC-1", "failing", "a"): 1, ("INC-1", "failing", "b"): 2,
+                     ("INC-2", "failing", "a"): 1, ("INC-1", "resource", "a"): 1},
+        )
+    )  # fmt: skip
+    assert await store.incidents_on_resources(["a", "b", "c"]) == {"a": "INC-1", "b": "INC-1"}
+    await store.commit(
+        Changes(
+            incidents=[_incident("INC-1", "k1", version=2)],
+            tallies={("INC-1", "failing", "a"): -1, ("INC-1", "failing", "b"): -1,
+                     ("INC-1", "resource", "a"): 2},
+        )
+    )  # fmt: skip
+    assert await store.tallies("INC-1", [("failing", "a"), ("failing", "b"),
+                                         ("resource", "a"), ("name", "x")]) == {
+        ("failing", "a"): 0, ("failing", "b"): 1, ("resource", "a"): 3,
+    }  # fmt: skip
+    assert await store.incidents_on_resources(["a", "b"]) == {"a": "INC-2", "b": "INC-1"}
+    # A resolved incident holds nothing failing any more.
+    resolved = _incident("INC-1", "k1", version=3, status=IncidentStatus.RESOLVED)
+    await store.commit(Changes(incidents=[resolved]))
+    assert await store.incidents_on_resources(["a", "b"]) == {"a": "INC-2"}
 
 
 async def test_odd_correlation_keys_stay_apart(storage: Storage) -> None:
@@ -431,7 +453,7 @@ async def test_every_redis_key_is_under_the_prefix_in_one_cluster_slot(
         await bus.dead_letter(Stream.ALERTS, "correlate", [second], "poison")
         incident = _incident(
             await store.next_id("INC"), key="{other}:tag", site="madrid", service="email",
-            due_at=T0, alerts=(_firing("{x}"),),
+            due_at=T0,
         )  # fmt: skip
         silence = Silence(
             id="SIL-1", match=AlertMatch(), starts_at=T0, ends_at=T0 + timedelta(hours=1),
@@ -444,6 +466,8 @@ async def test_every_redis_key_is_under_the_prefix_in_one_cluster_slot(
         await store.commit(
             Changes(
                 incidents=[incident], alert_states=[_state("f")],
+                members=[(incident.id, _firing("{x}"))], timeline=[(incident.id, _entry(0))],
+                tallies={(incident.id, "failing", "{x}"): 1},
                 tickets=[_ticket("TKT-1", incident.id)],
                 notifications=[_notification("n1", 0)],
                 silences=[silence], suppressions=[held], heartbeats={"watchdog": T0},

@@ -11,7 +11,6 @@ from core.models import (
     AlertState,
     AlertStatus,
     Impact,
-    Incident,
     IncidentStatus,
     Priority,
     Severity,
@@ -26,6 +25,7 @@ from correlate.placement import place
 from correlate.suppress import suppression
 from correlate.topology import find_cause, members_behind, symptoms_of
 from tests.conftest import T0
+from tests.correlate import steps
 
 FLAPPING = FlappingRules()
 
@@ -50,16 +50,14 @@ def _arrival(alert: Alert, rules: Rules) -> lifecycle.Arrival:
     return lifecycle.Arrival(alert, place(alert, rules).service)
 
 
-def _open(alert: Alert, rules: Rules) -> Incident:
+def _open(alert: Alert, rules: Rules) -> steps.Built:
     placement = place(alert, rules)
     grouping = group(alert, placement, rules)
     owned = owner(alert, placement.service, rules)
     origin = lifecycle.Origin(
         grouping.key, grouping.rule, grouping.why, placement.site, owned.group, owned.why
     )  # fmt: skip
-    return lifecycle.open_incident(
-        "INC-1", origin, _arrival(alert, rules), rules, alert.received_at
-    )
+    return steps.open_incident("INC-1", origin, _arrival(alert, rules), rules, alert.received_at)
 
 
 def test_classify_follows_the_fingerprints_state() -> None:
@@ -149,7 +147,7 @@ def test_priority_rises_as_the_incident_grows(rules: Rules) -> None:
     assert incident.priority is Priority.P3
     for i in range(1, 5):
         alert = _alert(f"h{i}", resource=f"host-{i}", severity=Severity.MAJOR)
-        incident = lifecycle.add_firing(incident, _arrival(alert, rules), rules, T0)
+        incident = steps.add_firing(incident, _arrival(alert, rules), rules, T0)
     assert (incident.impact, incident.priority) == (Impact.MEDIUM, Priority.P2)
     assert incident.timeline[-1].kind == "priority"
     assert "raised from P3 to P2" in incident.timeline[-1].text
@@ -159,20 +157,16 @@ def test_an_incident_takes_the_worst_firing_severity_and_resolves_with_its_last_
     rules: Rules,
 ) -> None:
     incident = _open(_alert("a"), rules)
-    incident = lifecycle.add_firing(
+    incident = steps.add_firing(
         incident, _arrival(_alert("b", severity=Severity.CRITICAL, resource="web-2"), rules),
         rules, T0,
     )  # fmt: skip
     assert incident.severity is Severity.CRITICAL
     assert incident.title == "HostDown on 2 resources"
-    incident = lifecycle.add_resolution(
-        incident, _alert("b", status=AlertStatus.RESOLVED), rules, T0
-    )
+    incident = steps.add_resolution(incident, _alert("b", status=AlertStatus.RESOLVED), rules, T0)
     assert incident.status is IncidentStatus.OPEN
     assert incident.severity is Severity.WARNING  # only the warning still fires
-    incident = lifecycle.add_resolution(
-        incident, _alert("a", status=AlertStatus.RESOLVED), rules, T0
-    )
+    incident = steps.add_resolution(incident, _alert("a", status=AlertStatus.RESOLVED), rules, T0)
     assert incident.status is IncidentStatus.RESOLVED
     assert incident.resolved_at == T0
 
@@ -182,10 +176,10 @@ def test_hold_down_keeps_the_incident_open_until_it_ends(rules: Rules) -> None:
         update={"correlation": CorrelationRules(hold_down=timedelta(minutes=2))}
     )
     incident = _open(_alert(), held)
-    resolved = lifecycle.add_resolution(incident, _alert(status=AlertStatus.RESOLVED), held, T0)
+    resolved = steps.add_resolution(incident, _alert(status=AlertStatus.RESOLVED), held, T0)
     assert resolved.status is IncidentStatus.OPEN
-    assert lifecycle.hold_ends(resolved, held) == T0 + timedelta(minutes=2)
-    refired = lifecycle.add_firing(resolved, _arrival(_alert(), held), held, T0)
+    assert lifecycle.hold_ends(resolved.incident, held) == T0 + timedelta(minutes=2)
+    refired = steps.add_firing(resolved, _arrival(_alert(), held), held, T0)
     assert refired.resolving_since is None
     assert "stays open" in refired.timeline[-1].text
 
@@ -207,15 +201,13 @@ def test_topology_finds_the_nearest_failing_upstream(rules: Rules) -> None:
 
 def test_symptoms_that_came_first_are_found_for_their_cause(rules: Rules) -> None:
     hosts = _open(_alert("h1", resource="web-1"), rules)
-    hosts = lifecycle.add_firing(
-        hosts, _arrival(_alert("h2", resource="srv-mad-7"), rules), rules, T0
-    )
-    other = _open(_alert("p1", resource="pay-1"), rules).model_copy(update={"id": "INC-2"})
-    found = symptoms_of("sw-mad-core-1", [hosts, other], rules.topology)
+    hosts = steps.add_firing(hosts, _arrival(_alert("h2", resource="srv-mad-7"), rules), rules, T0)
+    other = _open(_alert("p1", resource="pay-1"), rules).renamed("INC-2")
+    found = symptoms_of("sw-mad-core-1", [hosts.pair, other.pair], rules.topology)
     assert list(found) == ["INC-1"]
     assert found["INC-1"]["h2"] == "srv-mad-7 depends on sw-mad-core-1, which is failing"
-    switch = _open(_alert("s1", resource="sw-mad-core-1"), rules).model_copy(update={"id": "INC-3"})
-    grown, merged = lifecycle.merge(switch, hosts, found["INC-1"], rules, T0)
+    switch = _open(_alert("s1", resource="sw-mad-core-1"), rules).renamed("INC-3")
+    grown, merged = steps.merge(switch, hosts, found["INC-1"], rules, T0)
     assert (merged.status, merged.merged_into) == (IncidentStatus.RESOLVED, "INC-3")
     assert [a.role for a in grown.alerts] == [
         AlertRole.MEMBER,
@@ -248,15 +240,15 @@ def test_silences_and_maintenance_windows_suppress(rules: Rules) -> None:
 
 def test_crisis_rules_need_every_condition(rules: Rules) -> None:
     mail = _open(_alert(resource="mail-1", severity=Severity.CRITICAL), rules)
-    rule = crisis.crisis_rule(mail, rules, T0, site_services=1)
+    rule = crisis.crisis_rule(mail.incident, rules, T0, site_services=1)
     assert rule is not None
     assert rule.name == "mass-outage"
-    declared = lifecycle.declare_crisis(mail, rule.name, rule.describe(), T0)
-    assert crisis.crisis_rule(declared, rules, T0, site_services=1) is None  # once only
+    declared = steps.declare_crisis(mail, rule.name, rule.describe(), T0)
+    assert crisis.crisis_rule(declared.incident, rules, T0, site_services=1) is None  # once only
     payroll = _open(_alert(resource="pay-1", severity=Severity.CRITICAL), rules)
     assert payroll.priority is Priority.P2
-    assert crisis.crisis_rule(payroll, rules, T0, site_services=2) is None
-    site = crisis.crisis_rule(payroll, rules, T0, site_services=3)
+    assert crisis.crisis_rule(payroll.incident, rules, T0, site_services=2) is None
+    site = crisis.crisis_rule(payroll.incident, rules, T0, site_services=3)
     assert site is not None
     assert site.name == "site-down"
 
@@ -276,9 +268,11 @@ def test_a_silent_monitor_is_found_after_its_period(rules: Rules) -> None:
 def test_repeats_count_without_a_new_version(rules: Rules) -> None:
     incident = _open(_alert(), rules)
     later = T0 + timedelta(minutes=2)
-    again = lifecycle.count_repeats(incident, {"f1": lifecycle.Repeats(3, later)})
-    assert (again.alerts[0].count, again.alerts[0].last_seen) == (4, later)
+    again = steps.repeat(incident, _alert(at=later), rules, later)
+    again = steps.repeat(again, _alert(at=later), rules, later)
+    assert (again.alerts[0].count, again.alerts[0].last_seen) == (3, later)
     assert again.version == incident.version
+    assert again.timeline == incident.timeline
 
 
 def test_a_crisis_declared_on_an_incident_merged_into_its_cause_is_not_declared_again(
@@ -288,32 +282,30 @@ def test_a_crisis_declared_on_an_incident_merged_into_its_cause_is_not_declared_
     # portal, and the committee hears of a crisis. When the switch's alert arrives, that
     # incident merges into the switch's: the crisis goes with it, and is not declared twice.
     webs = _open(_alert("w1", resource="web-1", severity=Severity.CRITICAL), rules)
-    rule = crisis.crisis_rule(webs, rules, T0, site_services=1)
+    rule = crisis.crisis_rule(webs.incident, rules, T0, site_services=1)
     assert rule is not None
-    webs = lifecycle.declare_crisis(webs, rule.name, rule.describe(), T0)
+    webs = steps.declare_crisis(webs, rule.name, rule.describe(), T0)
     later = T0 + timedelta(seconds=20)
-    switch = _open(_alert("s1", resource="sw-mad-core-1", at=later), rules).model_copy(
-        update={"id": "INC-2"}
-    )
+    switch = _open(_alert("s1", resource="sw-mad-core-1", at=later), rules).renamed("INC-2")
     assert not switch.crisis
-    reasons = symptoms_of("sw-mad-core-1", [webs], rules.topology)[webs.id]
-    grown, merged = lifecycle.merge(switch, webs, reasons, rules, later)
+    reasons = symptoms_of("sw-mad-core-1", [webs.pair], rules.topology)[webs.id]
+    grown, merged = steps.merge(switch, webs, reasons, rules, later)
     assert (grown.crisis, grown.crisis_rule, grown.crisis_declared_at) == (
         True, "mass-outage", T0,
     )  # fmt: skip
-    assert crisis.crisis_rule(grown, rules, later, site_services=2) is None
-    assert grown.timeline[-1].kind == "crisis"
-    assert "carried over from INC-1" in grown.timeline[-1].text
+    assert crisis.crisis_rule(grown.incident, rules, later, site_services=2) is None
+    [carried] = [e for e in grown.timeline if e.kind == "crisis"]
+    assert "carried over from INC-1" in carried.text
     assert merged.crisis  # what happened to the merged incident stays on record
 
 
 def test_an_alert_becoming_flapping_leaves_a_timeline_entry_with_the_rule(rules: Rules) -> None:
     incident = _open(_alert(), rules)
-    calm = lifecycle.add_firing(incident, _arrival(_alert("f2", resource="web-2"), rules),
+    calm = steps.add_firing(incident, _arrival(_alert("f2", resource="web-2"), rules),
                                 rules, T0)  # fmt: skip
     assert all(e.kind != "flapping" for e in calm.timeline)
     toggling = lifecycle.Arrival(_alert(), "", flapping=True)
-    flapping = lifecycle.add_firing(calm, toggling, rules, T0)
+    flapping = steps.add_firing(calm, toggling, rules, T0)
     assert flapping.flapping
     [entry] = [e for e in flapping.timeline if e.kind == "flapping"]
     assert entry.text == (
@@ -321,10 +313,10 @@ def test_an_alert_becoming_flapping_leaves_a_timeline_entry_with_the_rule(rules:
         "(correlation.flapping); the incident resolves only after its alerts stay resolved "
         "for 30m"
     )
-    again = lifecycle.add_firing(flapping, toggling, rules, T0)
+    again = steps.add_firing(flapping, toggling, rules, T0)
     assert [e.kind for e in again.timeline].count("flapping") == 1  # said once
     # The same when the change that makes it flapping is a resolution.
-    resolved = lifecycle.add_resolution(
+    resolved = steps.add_resolution(
         calm, _alert(status=AlertStatus.RESOLVED), rules, T0, flapping=True
     )
     assert [e.kind for e in resolved.timeline].count("flapping") == 1
@@ -333,7 +325,7 @@ def test_an_alert_becoming_flapping_leaves_a_timeline_entry_with_the_rule(rules:
 def test_a_source_that_says_flapping_is_named_in_the_timeline(rules: Rules) -> None:
     incident = _open(_alert(), rules)
     said = lifecycle.Arrival(_alert(flapping=True), "", flapping=True)
-    flapping = lifecycle.add_firing(incident, said, rules, T0)
+    flapping = steps.add_firing(incident, said, rules, T0)
     [entry] = [e for e in flapping.timeline if e.kind == "flapping"]
     assert entry.text.startswith("HostDown on web-1 is flapping: generic says so;")
 
@@ -365,22 +357,22 @@ def test_members_behind_a_cause_that_joins_their_own_incident_become_its_symptom
     # servers come first in the notification, then the switch joins their incident.
     group_key = '{}:{alertname="ProbeFailure"}'
     incident = _open(_alert("h1", resource="srv-mad-001", group_key=group_key), rules)
-    incident = lifecycle.add_firing(
+    incident = steps.add_firing(
         incident,
         _arrival(_alert("h2", resource="srv-mad-002", group_key=group_key), rules),
         rules,
         T0,
     )
     unrelated = _alert("p1", resource="pay-1", group_key=group_key)
-    incident = lifecycle.add_firing(incident, _arrival(unrelated, rules), rules, T0)
+    incident = steps.add_firing(incident, _arrival(unrelated, rules), rules, T0)
     switch = _alert("s1", resource="sw-mad-core-1", group_key=group_key)
-    incident = lifecycle.add_firing(incident, _arrival(switch, rules), rules, T0)
-    behind = members_behind(incident, "sw-mad-core-1", rules.topology)
+    incident = steps.add_firing(incident, _arrival(switch, rules), rules, T0)
+    behind = members_behind(incident.alerts, "sw-mad-core-1", rules.topology)
     assert behind == {
         "h1": "srv-mad-001 depends on sw-mad-core-1, which is failing",
         "h2": "srv-mad-002 depends on sw-mad-core-1, which is failing",
     }
-    regrouped = lifecycle.as_symptoms(incident, behind, rules, T0)
+    regrouped = steps.as_symptoms(incident, behind, rules, T0)
     roles = {a.fingerprint: (a.role, a.cause) for a in regrouped.alerts}
     assert roles["h1"] == (AlertRole.SYMPTOM, behind["h1"])
     assert roles["h2"] == (AlertRole.SYMPTOM, behind["h2"])
@@ -391,7 +383,7 @@ def test_members_behind_a_cause_that_joins_their_own_incident_become_its_symptom
         "HostDown on srv-mad-001 from generic is now a symptom: " + behind["h1"],
         "HostDown on srv-mad-002 from generic is now a symptom: " + behind["h2"],
     ]
-    assert members_behind(regrouped, "sw-mad-core-1", rules.topology) == {}
+    assert members_behind(regrouped.alerts, "sw-mad-core-1", rules.topology) == {}
 
 
 def test_an_incident_that_keeps_coming_back_under_new_alert_ids_is_flapping(
@@ -402,11 +394,11 @@ def test_an_incident_that_keeps_coming_back_under_new_alert_ids_is_flapping(
     incident = _open(_alert("e1"), rules)
     for n in range(1, 4):
         down, up = T0 + timedelta(minutes=3 * n), T0 + timedelta(minutes=3 * n - 1)
-        incident = lifecycle.add_resolution(
+        incident = steps.add_resolution(
             incident, _alert(f"e{n}", status=AlertStatus.RESOLVED, at=up), rules, up
         )
         assert incident.status is IncidentStatus.RESOLVED  # not flapping yet: resolves at once
-        incident = lifecycle.reopen(
+        incident = steps.reopen(
             incident, _arrival(_alert(f"e{n + 1}", at=down), rules), rules, down,
             rules.correlation.reopen_window,
         )  # fmt: skip
@@ -418,8 +410,8 @@ def test_an_incident_that_keeps_coming_back_under_new_alert_ids_is_flapping(
         "the incident resolves only after its alerts stay resolved for 30m"
     )
     later = T0 + timedelta(minutes=11)
-    held = lifecycle.add_resolution(
+    held = steps.add_resolution(
         incident, _alert("e4", status=AlertStatus.RESOLVED, at=later), rules, later
     )
     assert held.status is IncidentStatus.OPEN  # now it waits for the calm period
-    assert lifecycle.hold_ends(held, rules) == later + timedelta(minutes=30)
+    assert lifecycle.hold_ends(held.incident, rules) == later + timedelta(minutes=30)

@@ -8,7 +8,6 @@ from prometheus_client import CollectorRegistry
 
 from core.bus import Stream
 from core.clock import VirtualClock
-from core.incident_entries import whole
 from core.metrics import make_correlate_metrics, make_runtime_metrics, make_ticketer_metrics
 from core.models import (
     Alert,
@@ -27,6 +26,7 @@ from core.runtime import Stage, drain
 from core.scheduler import tick
 from core.storage import Storage
 from core.store import IncidentFilter
+from core.store.pages import all_alerts
 from correlate.worker import CorrelateStage
 from tests.conftest import T0
 from ticketer.texts import TicketTexts
@@ -65,14 +65,14 @@ async def test_an_incident_opened_and_merged_within_one_batch_is_not_announced(
     )
     await drain([stage], storage.bus, runtime)
     events = [
-        (await whole(storage.store, IncidentsEntry.model_validate_json(e.body))).root
+        IncidentsEntry.model_validate_json(e.body).root
         for e in await storage.bus.read(Stream.INCIDENTS, "test", "test", 100)
     ]
     [opened] = events
     assert isinstance(opened, IncidentEvent)
     assert opened.kind is IncidentEventKind.OPENED
     switch = opened.incident
-    assert [(a.resource, a.role) for a in switch.alerts] == [
+    assert [(a.resource, a.role) for a in opened.alerts] == [
         ("sw-mad-core-1", AlertRole.MEMBER), ("web-1", AlertRole.SYMPTOM),
     ]  # fmt: skip
     stored = await storage.store.list_incidents(IncidentFilter())
@@ -97,7 +97,7 @@ async def test_a_switch_in_mere_trouble_takes_no_symptoms(storage: Storage, rule
         return {
             a.fingerprint: (i.id, a.role)
             for i in await storage.store.list_incidents(IncidentFilter())
-            for a in i.alerts
+            for a in await all_alerts(storage.store, i.id)
             if i.merged_into is None
         }
 

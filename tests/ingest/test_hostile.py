@@ -155,5 +155,5 @@ async def test_strange_text_is_kept_exactly_as_text(client: Client, case: str, t
         if body["count"]:
             break
     [incident] = body["incidents"]
-    assert incident["alerts"][0]["name"] == text
-    assert incident["alerts"][0]["summary"] == text
+    assert incident["sample"][0]["name"] == text
+    assert incident["sample"][0]["summary"] == text

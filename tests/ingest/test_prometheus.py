@@ -64,7 +64,7 @@ async def test_prometheus_can_post_as_to_alertmanager(
         assert response.status == 200
     body = await wait_for(client, "/api/v1/tickets", lambda b: b["count"] == 1)
     [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
-    assert [(a["source"], a["count"]) for a in incident["alerts"]] == [("prometheus", 3)]
+    assert [(a["source"], a["count"]) for a in incident["sample"]] == [("prometheus", 3)]
     ended = {**alert, "endsAt": "2026-01-01T00:00:00Z"}
     assert (await client.post("/api/v2/alerts", json=[ended])).status == 200
     ticket_id = body["tickets"][0]["id"]

@@ -71,7 +71,7 @@ async def test_pagerduty_trigger_acknowledge_resolve_by_dedup_key(
     await wait_for(client, f"/api/v1/tickets/{ticket_id}", lambda b: b["status"] == "resolved")
     [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
     assert incident["status"] == "resolved"
-    assert [(a["source"], a["source_id"]) for a in incident["alerts"]] == [
+    assert [(a["source"], a["source_id"]) for a in incident["sample"]] == [
         ("pagerduty", "srv01/mysql")
     ]
 
@@ -154,7 +154,7 @@ async def test_zabbix_problem_opens_and_recovery_resolves_by_event_id(
     assert recovery.status == 202
     await wait_for(client, f"/api/v1/tickets/{ticket_id}", lambda b: b["status"] == "resolved")
     [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
-    assert [(a["source"], a["source_id"], a["resource"]) for a in incident["alerts"]] == [
+    assert [(a["source"], a["source_id"], a["resource"]) for a in incident["sample"]] == [
         ("zabbix", "28341", "db-1")
     ]
 
@@ -170,7 +170,7 @@ async def test_nagios_problem_acknowledgement_and_recovery(
         client, "/api/v1/incidents", lambda b: b["count"] == 1
         and b["incidents"][0]["status"] == "acknowledged",
     )  # fmt: skip
-    assert body["incidents"][0]["alerts"][0]["resource"] == "web-1"
+    assert body["incidents"][0]["sample"][0]["resource"] == "web-1"
     recovery = await client.post("/api/v1/alerts/nagios", json=_golden("nagios_recovery.json"))
     assert recovery.status == 202
     await wait_for(client, "/api/v1/incidents", lambda b: b["incidents"][0]["status"] == "resolved")

@@ -33,7 +33,7 @@ def _incident() -> Incident:
     return Incident(
         id="INC-7", key="k", title="DiskFull on db-1", severity=Severity.CRITICAL,
         priority=Priority.P2, priority_reason="P2 because", service="payroll",
-        users_affected=3000, group="sistemas", opened_at=T0, alerts=(alert,),
+        users_affected=3000, group="sistemas", opened_at=T0, sample=(alert,), alert_count=1,
     )  # fmt: skip
 
 

@@ -68,7 +68,8 @@ def incident(
         group=group, opened_at=at(opened),
         acknowledged_at=None if acknowledged is None else at(acknowledged),
         resolved_at=None if resolved is None else at(resolved),
-        runbook="restart", alerts=(alert(name, f"host-{number}"),),
+        runbook="restart", sample=(alert(name, f"host-{number}"),), alert_count=1,
+        title_name=name,
     )  # fmt: skip
     return made.model_copy(update=update)
 
@@ -96,18 +97,14 @@ def sample() -> ReportData:
         incident(1, 20, acknowledged=19.5, resolved=18, priority=Priority.P1,
                  service="portal", group="aplicaciones"),
         incident(2, 10, resolved=9, runbook=""),
-        incident(3, 5, acknowledged=4, title=HOSTILE, runbook="",
-                 alerts=(alert("Down", "host-3", flapping=True, count=9),)),
+        incident(3, 5, acknowledged=4, title=HOSTILE, runbook="", flapping_count=1),
         incident(4, 3, resolved=3, merged_into="INC-1"),
         # Open since two days: in the backlog, aged 48 h.
         incident(5, 48, priority=Priority.P2, crisis=True, crisis_rule="mass-outage",
-                 crisis_declared_at=at(47),
-                 timeline=(TimelineEntry(at=at(48), kind="opened", text="opened"),
-                           TimelineEntry(at=at(47), kind="crisis", text=HOSTILE))),
+                 crisis_declared_at=at(47)),
         # The day before: opened 2 (one resolved after 60 min), nothing open from it.
         incident(6, 30, resolved=29),
-        incident(7, 40, resolved=39.5, name="Flap",
-                 alerts=(alert("Flap", "host-7", flapping=True, count=9),)),
+        incident(7, 40, resolved=39.5, name="Flap", flapping_count=1),
         # Earlier in the week: the same Down alert again, for the recurring list.
         incident(8, 100, resolved=99),
     ]  # fmt: skip
@@ -136,4 +133,14 @@ def sample() -> ReportData:
         Suppression(at=at(10), fingerprint="f", source="zabbix", source_id="s", name="Down",
                     resource="host-9", service="email", by="silence:s1", reason="lab"),
     ]  # fmt: skip
-    return ReportData(tuple(incidents), tuple(tickets), tuple(volumes), tuple(suppressions))
+    return ReportData(
+        tuple(incidents), tuple(tickets), tuple(volumes), tuple(suppressions),
+        flapping_alerts={
+            "INC-3": (alert("Down", "host-3", flapping=True, count=9),),
+            "INC-7": (alert("Flap", "host-7", flapping=True, count=9),),
+        },
+        crisis_timelines={
+            "INC-5": (TimelineEntry(at=at(48), kind="opened", text="opened"),
+                      TimelineEntry(at=at(47), kind="crisis", text=HOSTILE)),
+        },
+    )  # fmt: skip

@@ -140,8 +140,9 @@ def test_a_flapping_check_is_a_candidate_for_tuning() -> None:
                    load_rules(EXAMPLE_RULES), report=True)
     )  # fmt: skip
     assert result.report is not None
+    alerts = result.alerts_of
     flapping = [(i.id, a.name, a.resource, a.count)
-                for i in result.incidents for a in i.alerts if a.flapping]  # fmt: skip
+                for i in result.incidents for a in alerts[i.id] if a.flapping]  # fmt: skip
     assert flapping
     assert [(c.incident_id, c.name, c.resource, c.count) for c in result.report.flapping] == (
         flapping

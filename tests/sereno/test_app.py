@@ -77,8 +77,8 @@ async def test_an_alertmanager_group_becomes_one_incident_and_one_ticket(client:
     [incident] = incidents
     assert incident["status"] == "open"
     assert incident["priority"] == "P1"
-    assert sorted(a["resource"] for a in incident["alerts"]) == ["web-1", "web-2"]
-    assert [a["count"] for a in incident["alerts"]] == [2, 2]
+    assert sorted(a["resource"] for a in incident["sample"]) == ["web-1", "web-2"]
+    assert [a["count"] for a in incident["sample"]] == [2, 2]
     assert tickets["tickets"][0]["incident_id"] == incident["id"]
 
     resolved = webhook("g1", ("HostDown", "web-1"), ("HostDown", "web-2"), status="resolved")
@@ -118,10 +118,10 @@ async def test_generic_alerts_group_by_service_and_resource(client: Client) -> N
     assert response.status == 202
     body = await wait_for(client, "/api/v1/tickets", lambda b: b["count"] == 2)
     incidents = (await (await client.get("/api/v1/incidents")).json())["incidents"]
-    by_resource = {i["alerts"][0]["resource"]: i for i in incidents}
-    assert len(by_resource["app-1"]["alerts"]) == 2
+    by_resource = {i["sample"][0]["resource"]: i for i in incidents}
+    assert len(by_resource["app-1"]["sample"]) == 2
     assert by_resource["app-1"]["priority"] == "P2"
-    assert len(by_resource["app-2"]["alerts"]) == 1
+    assert len(by_resource["app-2"]["sample"]) == 1
     assert body["count"] == 2
 
 

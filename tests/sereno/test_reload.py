@@ -42,11 +42,11 @@ async def _alert_on(client: Client, resource: str) -> dict[str, Any]:
     assert (await client.post("/api/v1/alerts/generic", json=alert)).status == 202
     body = await wait_for(
         client, "/api/v1/incidents", lambda b: any(
-            a["resource"] == resource for i in b["incidents"] for a in i["alerts"]
+            a["resource"] == resource for i in b["incidents"] for a in i["sample"]
         ),
     )  # fmt: skip
     incidents: list[dict[str, Any]] = body["incidents"]
-    [incident] = [i for i in incidents if i["alerts"][0]["resource"] == resource]
+    [incident] = [i for i in incidents if i["sample"][0]["resource"] == resource]
     await wait_for(
         client, "/api/v1/tickets",
         lambda b: any(t["incident_id"] == incident["id"] for t in b["tickets"]),

@@ -29,7 +29,8 @@ async def test_the_runbook_follows_the_incident_into_ticket_and_notification(
     assert ticket["runbook_url"].endswith("/runbooks/host-down")
     assert "First steps (Host down, " in ticket["description"]
     assert "1. Check whether the host answers ping" in ticket["description"]
-    [incident] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
+    [listed] = (await (await client.get("/api/v1/incidents")).json())["incidents"]
+    incident = await (await client.get(f"/api/v1/incidents/{listed['id']}")).json()
     assert (incident["runbook"], len(incident["runbook_steps"])) == ("host-down", 4)
     assert any(e["kind"] == "runbook" for e in incident["timeline"])
     page = await client.get("/runbooks/host-down")

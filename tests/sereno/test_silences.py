@@ -46,7 +46,7 @@ async def test_a_silenced_alert_opens_nothing_and_is_recorded(client: Client) ->
     assert (held["resource"], held["by"]) == ("web-3", f"silence:{silence['id']}")
     assert "CHG-1234" in held["reason"]
     incidents = await wait_for(client, "/api/v1/incidents", lambda b: b["count"] == 1)
-    assert incidents["incidents"][0]["alerts"][0]["resource"] == "mail-1"
+    assert incidents["incidents"][0]["sample"][0]["resource"] == "mail-1"
     listed = await (await client.get("/api/v1/silences?active=true")).json()
     assert [s["id"] for s in listed["silences"]] == [silence["id"]]
 
@@ -61,7 +61,7 @@ async def test_expiring_a_silence_lets_the_alert_through(client: Client) -> None
     # The sender repeats the still-firing alert: with the silence gone it is news again.
     await client.post("/api/v1/alerts/generic", json=_http_down("web-3"))
     body = await wait_for(client, "/api/v1/incidents", lambda b: b["count"] == 1)
-    assert body["incidents"][0]["alerts"][0]["resource"] == "web-3"
+    assert body["incidents"][0]["sample"][0]["resource"] == "web-3"
     listed = await (await client.get("/api/v1/silences")).json()
     assert [s["active"] for s in listed["silences"]] == [False]  # kept, for the record
 

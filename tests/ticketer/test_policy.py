@@ -13,6 +13,7 @@ from core.bus import Stream
 from core.clock import VirtualClock
 from core.metrics import make_runtime_metrics, make_ticketer_metrics
 from core.models import (
+    SAMPLE_SIZE,
     AlertStatus,
     Incident,
     IncidentAlert,
@@ -67,7 +68,8 @@ def _incident(
     incident = Incident(
         id=incident_id, key=incident_id, title="HostDown", severity=Severity.MAJOR,
         priority=priority, service="mail", opened_at=T0, group="sistemas",
-        alerts=tuple(_alert(n) for n in range(alerts)), version=alerts,
+        sample=tuple(_alert(n) for n in range(min(alerts, SAMPLE_SIZE))), alert_count=alerts,
+        version=alerts,
     )  # fmt: skip
     return incident.model_copy(update=update)
 

@@ -32,7 +32,7 @@ def _alert(
 def _incident(*alerts: IncidentAlert) -> Incident:
     return Incident(
         id="INC-42", key="k", title="Mail servers down", severity=Severity.CRITICAL,
-        priority=Priority.P1, opened_at=T0, alerts=alerts,
+        priority=Priority.P1, opened_at=T0, sample=alerts, alert_count=len(alerts),
     )  # fmt: skip
 
 
@@ -51,11 +51,11 @@ def test_empty_labels_are_left_out_and_no_alertname_means_no_silence() -> None:
 
 
 def test_one_set_per_firing_alertmanager_alert_with_labels() -> None:
-    incident = _incident(
+    alerts = [
         _alert(1), _alert(2), _alert(3, status=AlertStatus.RESOLVED),
         _alert(4, source="zabbix"), _alert(5, labels={}),
-    )  # fmt: skip
-    assert [matcher_key(m) for m in wanted_silences(incident)] == [
+    ]  # fmt: skip
+    assert [matcher_key(m) for m in wanted_silences(alerts)] == [
         '{alertname="HostDown",instance="mx-1:9100"}',
         '{alertname="HostDown",instance="mx-2:9100"}',
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.models import (
+    SAMPLE_SIZE,
     AlertRole,
     AlertStatus,
     Incident,
@@ -53,7 +54,8 @@ def _incident(alerts: int = 2, summary: str = "mail-01 does not answer ping") ->
         service="mail", users_affected=12000, group="messaging", opened_at=T0,
         runbook="mail-down", runbook_title="Mail service down",
         runbook_steps=("Check the mail gateway", "Fail over to the standby cluster"),
-        alerts=(first, *rest),
+        sample=(first, *rest)[:SAMPLE_SIZE], alert_count=alerts, resource_count=alerts,
+        symptom_count=alerts - 1,
     )  # fmt: skip
 
 
@@ -106,13 +108,15 @@ def test_alert_text_is_shown_as_it_is_never_run(language: Language, summary: str
     assert "49" not in ticket.description
 
 
-def test_resources_and_alerts_past_fifty_are_counted_not_listed() -> None:
+def test_resources_and_alerts_past_the_sample_are_counted_not_listed() -> None:
+    # The incident carries its first SAMPLE_SIZE alerts; the ticket lists those and counts
+    # the rest, however many there are.
     texts = TicketTexts("en", "Europe/Madrid")
     ticket = new_ticket("TKT-7", "builtin", _incident(alerts=60), PAGE, T0, TicketRules(), texts)
     assert "Affected resources (60):" in ticket.description
-    assert "- mail-50\n" in ticket.description
-    assert "mail-51" not in ticket.description
-    assert ticket.description.count("... and 10 more") == 2
+    assert f"- mail-{SAMPLE_SIZE:02d}\n" in ticket.description
+    assert f"mail-{SAMPLE_SIZE + 1}" not in ticket.description
+    assert ticket.description.count(f"... and {60 - SAMPLE_SIZE} more") == 2
 
 
 def test_an_incident_without_runbook_or_service_says_so() -> None:

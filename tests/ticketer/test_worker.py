@@ -38,7 +38,8 @@ def _incident(version: int, status: IncidentStatus = IncidentStatus.OPEN) -> Inc
     )  # fmt: skip
     return Incident(
         id="INC-7", key="k", title="HostDown on web-1", severity=Severity.MAJOR,
-        priority=Priority.P2, service="mail", opened_at=T0, alerts=(member,), version=version,
+        priority=Priority.P2, service="mail", opened_at=T0, sample=(member,), alert_count=1,
+        version=version,
         status=status,
     )  # fmt: skip
 
