@@ -189,3 +189,41 @@ async def test_a_correlate_worker_killed_mid_run_loses_and_duplicates_nothing(
     assert dead == []
     assert reclaimed >= at_kill["pending"]  # the dead worker's batch, after the idle threshold
     assert processed == len(bodies) - done_before  # nothing the first had committed, again
+
+
+@pytest.mark.timeout(600)
+async def test_three_workers_on_one_storm_make_one_incident_holding_each_alert_once(
+    redis_workers: WorkerFactory, redis_settings: Settings
+) -> None:
+    # 20,000 hosts of one sender's group alert at once: three correlate workers take
+    # batches of the same storm and race on its one incident. Whoever loses a race reads
+    # again; the incident ends with every alert once, each counted once.
+    hosts = 20_000
+    bodies = _storm(1, hosts, 1, 1, seed=13)
+    correlators = [redis_workers("correlate") for _ in range(3)]
+    prefix = redis_settings.redis_prefix
+    began = time.monotonic()
+    async with Storage(redis_settings) as storage:
+        await _publish(storage, bodies)
+        await _drained(storage, prefix, [(Stream.ALERTS, "correlate")], 480)
+        [incident] = await storage.store.list_incidents(IncidentFilter(limit=10))
+        alerts = await all_alerts(storage.store, incident.id)
+        states = await storage.store.alert_states([f"g0-h{h}-n0" for h in range(hosts)])
+        dead = await storage.bus.dead_letters(Stream.ALERTS)
+    took_s = time.monotonic() - began
+    processed = [w.metric_sum("sereno_stage_entries_processed_total") for w in correlators]
+    print(  # noqa: T201 - figures to quote
+        f"storm of {hosts} on 3 correlate workers: {took_s:.1f}s, entries per worker "
+        f"{processed}, races lost and retried: {_conflicts(correlators)}"
+    )
+    assert dead == []
+    assert incident.alert_count == len(alerts) == hosts
+    assert len({a.fingerprint for a in alerts}) == hosts
+    assert all(a.count == 1 for a in alerts)
+    assert incident.resource_count == hosts
+    assert incident.firing_count == hosts
+    assert len(states) == hosts
+    assert {s.incident_id for s in states.values()} == {incident.id}
+    assert all(s.count == 1 for s in states.values())
+    assert sum(processed) == hosts  # each applied once by whichever worker committed it
+    assert [w.stop() for w in correlators] == [0] * 3

@@ -26,7 +26,7 @@ from core.runtime import Stage, drain
 from core.scheduler import tick
 from core.storage import Storage
 from core.store import IncidentFilter
-from core.store.pages import all_alerts
+from core.store.pages import all_alerts, all_timeline
 from correlate.worker import CorrelateStage
 from tests.conftest import T0
 from ticketer.texts import TicketTexts
@@ -150,3 +150,64 @@ async def test_time_passes_downstream_after_the_events_it_caused(
     ]
     assert [getattr(e, "kind", "tick") for e in tickets] == ["created", "resolved", "tick"]
     assert tickets[-1].at == clock.now()
+
+
+async def test_a_storm_behind_its_switch_is_one_incident_whose_story_stays_short(
+    storage: Storage, rules: Rules
+) -> None:
+    # The switch goes down, then 1,200 hosts behind it alert: one incident holds them all,
+    # the timeline sums the joins up per batch, and each host keeps its own reason.
+    registry = CollectorRegistry()
+    runtime = make_runtime_metrics(registry)
+    stage = CorrelateStage(
+        storage.store, RulesRef(rules), VirtualClock(T0), make_correlate_metrics(registry),
+        runtime,
+    )  # fmt: skip
+    await storage.bus.publish(Stream.ALERTS, [_received("sw", "sw-mad-core-1")])
+    await drain([stage], storage.bus, runtime)
+    hosts = [_received(f"h{n}", f"srv-mad-{n:05d}") for n in range(1200)]
+    await storage.bus.publish(Stream.ALERTS, hosts)
+    await drain([stage], storage.bus, runtime)
+
+    [incident] = await storage.store.list_incidents(IncidentFilter())
+    assert (incident.alert_count, incident.symptom_count) == (1201, 1200)
+    assert incident.title == "HostDown on sw-mad-core-1 (+1200 symptoms)"
+    alerts = await all_alerts(storage.store, incident.id)
+    assert [a.resource for a in alerts[:2]] == ["sw-mad-core-1", "srv-mad-00000"]
+    assert all(
+        a.cause == f"{a.resource} depends on sw-mad-core-1, which is failing" for a in alerts[1:]
+    )
+    timeline = await all_timeline(storage.store, incident.id)
+    summed = [e.text for e in timeline if " alerts from generic (" in e.text]
+    assert summed  # one entry per batch of joins, not one per host
+    assert len(timeline) < 20
+    assert sum(int(text.split(" ")[0]) for text in summed) == 1200
+
+
+async def test_a_firing_alert_that_rises_in_severity_raises_its_incident(
+    storage: Storage, rules: Rules
+) -> None:
+    # Icinga WARNING then CRITICAL for one service check: the same alert, now worse.
+    registry = CollectorRegistry()
+    runtime = make_runtime_metrics(registry)
+    stage = CorrelateStage(
+        storage.store, RulesRef(rules), VirtualClock(T0), make_correlate_metrics(registry),
+        runtime,
+    )  # fmt: skip
+    for severity in (Severity.WARNING, Severity.CRITICAL):
+        await storage.bus.publish(Stream.ALERTS, [_received("disk", "mail-2", severity=severity)])
+        await drain([stage], storage.bus, runtime)
+    [incident] = await storage.store.list_incidents(IncidentFilter())
+    assert incident.severity is Severity.CRITICAL
+    [alert] = await all_alerts(storage.store, incident.id)
+    assert (alert.severity, alert.count) == (Severity.CRITICAL, 2)
+    texts = [e.text for e in await all_timeline(storage.store, incident.id)]
+    assert "HostDown on mail-2 rose from warning to critical" in texts
+    assert any(t.startswith("priority raised from") for t in texts)
+    events = [
+        IncidentsEntry.model_validate_json(e.body).root
+        for e in await storage.bus.read(Stream.INCIDENTS, "probe", "p", 10)
+    ]
+    assert [getattr(e, "kind", None) for e in events] == [
+        IncidentEventKind.OPENED, IncidentEventKind.UPDATED,
+    ]  # fmt: skip

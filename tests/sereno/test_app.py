@@ -208,3 +208,42 @@ async def test_ready_when_storage_answers(client: Client) -> None:
     assert body.pop("rules_loaded_at")  # when the app was built
     version = read_rules(EXAMPLE_RULES).digest
     assert body == {"storage": True, "rules": True, "rules_version": version}
+
+
+async def test_an_incidents_alerts_and_timeline_come_page_by_page(client: Client) -> None:
+    # One Alertmanager group of 150 alerts: the incident's answer carries its header and a
+    # first page of each; the cursor gives the rest, and the list carries headers only.
+    alerts = [
+        {"status": "firing", "labels": {"alertname": "Down", "instance": f"web-{n}:9100"},
+         "annotations": {}, "startsAt": "2026-11-20T08:00:00Z", "fingerprint": f"{n:04x}"}
+        for n in range(150)
+    ]  # fmt: skip
+    body = {"version": "4", "groupKey": "{}:{}", "status": "firing", "alerts": alerts}
+    assert (await client.post("/api/v1/alerts/alertmanager", json=body)).status == 202
+    listed = await wait_for(
+        client,
+        "/api/v1/incidents",
+        lambda b: b["count"] and b["incidents"][0]["alert_count"] == 150,
+    )
+    [header] = listed["incidents"]
+    assert "alerts" not in header
+    assert "timeline" not in header
+    incident = await (await client.get(f"/api/v1/incidents/{header['id']}")).json()
+    assert len(incident["alerts"]) == 100
+    seen = [a["fingerprint"] for a in incident["alerts"]]
+    cursor = incident["alerts_next_cursor"]
+    while cursor is not None:
+        page = await (
+            await client.get(f"/api/v1/incidents/{header['id']}/alerts?cursor={cursor}&limit=20")
+        ).json()
+        seen += [a["fingerprint"] for a in page["alerts"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 150
+    timeline = await (await client.get(f"/api/v1/incidents/{header['id']}/timeline")).json()
+    assert timeline["timeline"][0]["kind"] == "opened"
+    assert timeline["next_cursor"] is None
+    bad = await client.get(f"/api/v1/incidents/{header['id']}/alerts?cursor=x")
+    assert bad.status == 400
+    assert (await bad.json())["detail"][0]["field"] == "cursor"
+    missing = await client.get("/api/v1/incidents/INC-999/alerts")
+    assert missing.status == 404

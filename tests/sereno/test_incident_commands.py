@@ -4,6 +4,7 @@ resolution)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -11,10 +12,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from core.bus import Stream
+from core.clock import WallClock
 from core.config import Settings
-from core.models import Priority
+from core.models import IncidentEvent, IncidentsEntry, Priority
 from core.rules import Rules, RulesRef, TicketRules
 from sereno.app import create_app
+from sereno.keys import PIPELINE
 from tests.sereno.test_app import wait_for
 
 Client = TestClient[Any, Any]
@@ -35,6 +39,33 @@ async def _incident_with_ticket(client: Client) -> str:
     assert (await client.post("/api/v1/alerts/generic", json=DOWN)).status == 202
     body = await wait_for(client, "/api/v1/tickets", lambda b: b["count"] == 1)
     return str(body["tickets"][0]["incident_id"])
+
+
+async def test_an_acknowledgement_on_the_wall_clock_is_announced_as_one(client: Client) -> None:
+    # Live, every reading of the clock differs: the acknowledgement must still go out as
+    # `acknowledged` (not `updated`), and on-call staff get its message.
+    incident_id = await _incident_with_ticket(client)
+    acked = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"by": "ana"})
+    assert acked.status == 202
+    await wait_for(
+        client, f"/api/v1/incidents/{incident_id}", lambda b: b["status"] == "acknowledged"
+    )
+    pipeline = client.app[PIPELINE]
+    assert isinstance(pipeline.clock, WallClock)
+    kinds: list[str] = []
+    deadline = asyncio.get_running_loop().time() + 5
+    while "acknowledged" not in kinds and asyncio.get_running_loop().time() < deadline:
+        kinds = [
+            n.kind for n in await pipeline.storage.store.list_notifications()
+            if n.incident_id == incident_id
+        ]  # fmt: skip
+        await asyncio.sleep(0.02)
+    assert "acknowledged" in kinds
+    entries = await pipeline.storage.bus.read(Stream.INCIDENTS, "probe", "p", 100)
+    events = [IncidentsEntry.model_validate_json(e.body).root for e in entries]
+    assert [e.kind.value for e in events if isinstance(e, IncidentEvent)] == [
+        "opened", "acknowledged",
+    ]  # fmt: skip
 
 
 async def test_acknowledge_then_resolve_by_hand(client: Client) -> None:
