@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
         "what they would have done differently",
     )
 
+    past = replay.add_mutually_exclusive_group()
+    past.add_argument(
+        "--until",
+        type=_moment,
+        metavar="TIME",
+        help="let time pass after the last line until TIME (ISO 8601, e.g. "
+        "2026-11-20T12:00:00Z): calm periods, hold-downs and SLA targets end as live",
+    )
+    past.add_argument(
+        "--drain", action="store_true", help="let time pass until no timer is left (up to 2 days)"
+    )
     replay.add_argument(
         "--report",
         type=Path,
@@ -107,6 +118,18 @@ def _day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date: write YYYY-MM-DD") from None
+
+
+def _moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a moment with its zone: write e.g. 2026-11-20T12:00:00Z"
+        )
+    return moment.astimezone(UTC)
 
 
 def _report_format(path: Path) -> ReportFormat:
@@ -169,7 +192,8 @@ def _replay(args: argparse.Namespace) -> int:
         else:
             replayed = asyncio.run(
                 run_replay(args.file, settings, rules, report=args.report is not None,
-                           report_day=args.report_date, progress=_say)
+                           report_day=args.report_date, progress=_say,
+                           until="drain" if args.drain else args.until)
             )  # fmt: skip
             result, daily = replayed, replayed.report
     except ReplayError as e:

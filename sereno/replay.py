@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -34,9 +34,11 @@ from core.store.pages import all_alerts, all_timeline
 from ingest.problems import PayloadError
 from report.daily import daily_report, report_day_after
 from report.model import DailyReport
-from sereno.pipeline import build_pipeline
+from sereno.pipeline import Pipeline, build_pipeline
 
 MAX_LIST = 1_000_000
+MAX_DRAIN = timedelta(days=2)
+"""How long `--drain` lets time pass after the last line at most."""
 TRIM_EVERY_TICKS = 20
 """Streams are trimmed every this many ticks of the virtual clock (5 minutes by default)."""
 PROGRESS_EVERY_S = 10.0
@@ -170,6 +172,43 @@ class ReplayResult:
         return "\n".join(out)
 
 
+async def _tick_at(
+    pipeline: Pipeline, clock: VirtualClock, moment: datetime, *, trim: bool = False
+) -> None:
+    clock.advance_to(moment)
+    await tick(pipeline.storage.bus, clock)
+    await drain(pipeline.stages, pipeline.storage.bus, pipeline.runtime_metrics)
+    if trim:
+        # As a live worker trims now and then: a day's events would otherwise pile up in
+        # the scratch file until the end.
+        for stream in Stream:
+            await pipeline.storage.bus.trim(stream)
+
+
+async def _run_timers(
+    pipeline: Pipeline, clock: VirtualClock, every: timedelta, last: datetime
+) -> None:
+    """Let time pass until `last`: a tick at each moment some timer falls due (on the tick
+    grid), then one at `last` itself when it lies ahead."""
+    store = pipeline.storage.store
+    while True:
+        now = clock.now()
+        far = last + every
+        dues = [
+            *(i.due_at for i in await store.incidents_due(far)),
+            *(t.due_at for t in await store.tickets_due(far)),
+            *(s.due_at for s in await store.notify_states_due(far)),
+            *(n.next_attempt_at for n in await store.notifications_to_send(far)),
+        ]
+        ahead = [d for d in dues if d is not None and d > now]
+        if not ahead or min(ahead) > last:
+            break
+        steps = -(-(min(ahead) - now) // every)
+        await _tick_at(pipeline, clock, now + every * max(1, steps), trim=True)
+    if clock.now() < last:
+        await _tick_at(pipeline, clock, last, trim=True)
+
+
 def _notification_json(notification: Notification) -> dict[str, object]:
     body = notification.model_dump(mode="json", include={"at", "channel", "kind", "text"})
     body["incident"] = notification.incident_id
@@ -205,12 +244,16 @@ async def run_replay(
     report_day: date | None = None,
     data_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    until: datetime | Literal["drain"] | None = None,
 ) -> ReplayResult:
     """Feed every line of `path` to the receiver at its moment and let the stages run.
     With `report`, also compute the daily report of `report_day` (default: the first
     report due after the last line). The pipeline's data lives in a temporary folder, or
     in `data_dir` (which must be empty) to be looked at afterwards. A long replay tells
-    `progress` how far it has got, every `PROGRESS_EVERY_S` seconds."""
+    `progress` how far it has got, every `PROGRESS_EVERY_S` seconds. Time goes on past the
+    last line until `until`, or with "drain" until no timer is left (at most `MAX_DRAIN`
+    more): calm periods, hold-downs, settle windows and SLA targets end as they would have
+    live."""
     lines = read_lines(path)
     stamped = [line.at for _, line in lines if line.at is not None]
     start = min(stamped) if stamped else datetime.now(UTC).replace(microsecond=0)
@@ -243,16 +286,9 @@ async def run_replay(
                 moment = _moment(line, start)
                 # Time passes between requests as it would have live: timers fall due.
                 while next_tick <= moment:
-                    clock.advance_to(next_tick)
-                    await tick(pipeline.storage.bus, clock)
-                    await drain(pipeline.stages, pipeline.storage.bus, pipeline.runtime_metrics)
-                    next_tick += every
                     ticks += 1
-                    if ticks % TRIM_EVERY_TICKS == 0:
-                        # As a live worker trims now and then: a day's events would otherwise
-                        # pile up in the scratch file until the end.
-                        for stream in Stream:
-                            await pipeline.storage.bus.trim(stream)
+                    await _tick_at(pipeline, clock, next_tick, trim=ticks % TRIM_EVERY_TICKS == 0)
+                    next_tick += every
                 clock.advance_to(moment)
                 try:
                     alerts += await pipeline.receiver.accept(line.source, line.payload)
@@ -260,6 +296,9 @@ async def run_replay(
                     rejected.append({"line": number, "error": e.message,
                                      "detail": [p.as_json() for p in e.problems]})  # fmt: skip
                 await drain(pipeline.stages, pipeline.storage.bus, pipeline.runtime_metrics)
+            if until is not None:
+                last = clock.now() + MAX_DRAIN if until == "drain" else until
+                await _run_timers(pipeline, clock, every, last)
             store = pipeline.storage.store
             incidents = await store.list_incidents(IncidentFilter(limit=MAX_LIST))
             alerts_of = {i.id: await all_alerts(store, i.id) for i in incidents}
