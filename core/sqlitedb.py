@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     priority TEXT NOT NULL,
     service TEXT NOT NULL,
     down_site TEXT NOT NULL DEFAULT '',  -- Incident.down_site
+    title_name TEXT NOT NULL DEFAULT '',  -- Incident.title_name
     opened_at TEXT NOT NULL,
     due_at TEXT,
     body TEXT NOT NULL  -- its header (core.models.Incident)
@@ -96,6 +97,12 @@ CREATE INDEX IF NOT EXISTS failing_resources ON incident_tallies (value, inciden
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_incident_per_key
     ON incidents (key) WHERE status != 'resolved';
 CREATE INDEX IF NOT EXISTS incidents_by_key ON incidents (key, opened_at);
+-- Recurrences (the same service and alert name) and services down per site, found without
+-- reading every incident.
+CREATE INDEX IF NOT EXISTS incidents_by_service_and_name
+    ON incidents (service, title_name, opened_at);
+CREATE INDEX IF NOT EXISTS incidents_down_site ON incidents (down_site, service)
+    WHERE down_site != '';
 CREATE TABLE IF NOT EXISTS alert_states (fingerprint TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tickets (
     id TEXT PRIMARY KEY,

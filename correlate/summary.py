@@ -142,6 +142,10 @@ def _severities(
 
 
 def _sampled(sample: tuple[IncidentAlert, ...], alert: IncidentAlert) -> tuple[IncidentAlert, ...]:
+    # The header is read whenever incidents are listed: its sample goes without labels,
+    # which the alert's own row keeps.
+    if alert.labels:
+        alert = alert.model_copy(update={"labels": {}})
     for at, held in enumerate(sample):
         if held.fingerprint == alert.fingerprint:
             return (*sample[:at], alert, *sample[at + 1 :])

@@ -22,10 +22,9 @@ from ticketer.texts import TicketTexts
 def recurrence_key(incident: Incident) -> str | None:
     """What makes two incidents the same problem: service and the first alert's name.
     None for an incident without a service or alerts (nothing to recognise it by)."""
-    first = incident.first_member
-    if not incident.service or first is None:
+    if not incident.service or not incident.title_name:
         return None
-    return f"problem:{incident.service}/{first.name}"
+    return f"problem:{incident.service}/{incident.title_name}"
 
 
 def recurrences(incident: Incident, recent: list[Incident]) -> list[Incident]:

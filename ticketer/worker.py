@@ -219,7 +219,9 @@ class TicketerStage:
             return
         recent = await self._store.list_incidents(
             IncidentFilter(
+                status=IncidentStatus.RESOLVED,
                 service=incident.service,
+                name=incident.title_name,
                 opened_since=batch.now - rules.problems.within,
                 limit=MAX_OPEN_SCAN,
             )

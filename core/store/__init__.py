@@ -161,6 +161,8 @@ class IncidentFilter:
     status: IncidentStatus | None = None
     priority: Priority | None = None
     service: str | None = None
+    name: str | None = None
+    """The name of its first member (`Incident.title_name`)."""
     open_only: bool = False
     opened_since: datetime | None = None
     limit: int = 500

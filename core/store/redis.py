@@ -248,6 +248,7 @@ class RedisStore:
             (self._keys.incident_status, where.status and where.status.value),
             (self._keys.incident_priority, where.priority and where.priority.value),
             (self._keys.incident_service, where.service),
+            (self._keys.incident_name, where.name),
         ]
         if where.open_only and ids:
             statuses = await self._db.client.hmget(self._keys.incident_status, ids)

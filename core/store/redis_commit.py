@@ -45,7 +45,7 @@ local function records(width)
   return list
 end
 local expected = records(3)
-local incidents = records(9)
+local incidents = records(10)
 local members = records(3)
 local timeline = records(2)
 local tallies = records(4)
@@ -137,7 +137,7 @@ local function member(time, id)
   return time .. '|' .. string.format('%020d', redis.call('INCR', SEQ)) .. '|' .. id
 end
 for _, i in ipairs(incidents) do
-  local id, key, status, priority, service, opened, body, down_site, due = unpack(i)
+  local id, key, status, priority, service, opened, body, down_site, due, name = unpack(i)
   local m = redis.call('HGET', INCIDENT_MEMBER, id)
   if m then
     local old_key = redis.call('HGET', INCIDENT_KEY, id)
@@ -159,6 +159,7 @@ for _, i in ipairs(incidents) do
   redis.call('HSET', INCIDENT_STATUS, id, status)
   redis.call('HSET', INCIDENT_PRIORITY, id, priority)
   redis.call('HSET', INCIDENT_SERVICE, id, service)
+  redis.call('HSET', INCIDENT_NAME, id, name)
   if status ~= 'resolved' then redis.call('HSET', INCIDENT_OPEN, key, id) end
   -- Its timer: due_at of an unresolved incident, in the order of SQLite's (due_at, rowid).
   local old_due = redis.call('HGET', INCIDENT_DUE, id)
@@ -327,7 +328,7 @@ def _incidents(changes: Changes) -> list[str | int]:
     for i in changes.incidents:
         args += [i.id, i.key, i.status.value, i.priority.value, i.service,
                  i.opened_at.isoformat(), i.model_dump_json(), i.down_site,
-                 i.due_at.isoformat() if i.due_at else ""]  # fmt: skip
+                 i.due_at.isoformat() if i.due_at else "", i.title_name]  # fmt: skip
     args.append(len(changes.members))
     for incident_id, alert in changes.members:
         args += [incident_id, alert.fingerprint, alert.model_dump_json()]

@@ -53,6 +53,7 @@ class StoreKeys:
     incident_status: str
     incident_priority: str
     incident_service: str
+    incident_name: str
     incident_member: str
     incident_open: str
     incidents_by_key: str

@@ -82,15 +82,15 @@ class SqliteStore:
         cls._check(conn, changes)
         conn.executemany(
             "INSERT INTO incidents"
-            " (id, key, status, priority, service, down_site, opened_at, due_at, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " (id, key, status, priority, service, down_site, title_name, opened_at, due_at,"
+            " body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
             " key = excluded.key, status = excluded.status, priority = excluded.priority,"
-            " service = excluded.service, down_site = excluded.down_site, due_at = excluded.due_at,"
-            " body = excluded.body",
+            " service = excluded.service, down_site = excluded.down_site,"
+            " title_name = excluded.title_name, due_at = excluded.due_at, body = excluded.body",
             [
                 (i.id, i.key, i.status.value, i.priority.value, i.service, i.down_site,
-                 i.opened_at.isoformat(), i.due_at.isoformat() if i.due_at else None,
-                 i.model_dump_json())
+                 i.title_name, i.opened_at.isoformat(),
+                 i.due_at.isoformat() if i.due_at else None, i.model_dump_json())
                 for i in changes.incidents
             ],
         )  # fmt: skip
@@ -287,6 +287,9 @@ class SqliteStore:
         if where.service is not None:
             clauses.append("service = ?")
             args.append(where.service)
+        if where.name is not None:
+            clauses.append("title_name = ?")
+            args.append(where.name)
         if where.open_only:
             clauses.append("status != 'resolved'")
         if where.opened_since is not None:

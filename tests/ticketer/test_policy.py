@@ -67,7 +67,7 @@ def _incident(
 ) -> Incident:
     incident = Incident(
         id=incident_id, key=incident_id, title="HostDown", severity=Severity.MAJOR,
-        priority=priority, service="mail", opened_at=T0, group="sistemas",
+        priority=priority, service="mail", opened_at=T0, group="sistemas", title_name="HostDown",
         sample=tuple(_alert(n) for n in range(min(alerts, SAMPLE_SIZE))), alert_count=alerts,
         version=alerts,
     )  # fmt: skip
