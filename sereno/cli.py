@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="sereno",
         description="Monitoring alerts in; correlated incidents, tickets and notifications out.",
     )
+    parser.add_argument("--version", action="version", version=f"sereno {version('sereno')}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run every stage and the HTTP API in one process")

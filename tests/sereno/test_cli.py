@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,10 @@ def test_rules_check_checks_the_runbooks_too(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert f"{runbooks / 'mail.md'}:4: applies_to.services: unknown service 'emial'" in done.stderr
+
+
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sereno {version('sereno')}"
