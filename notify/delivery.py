@@ -29,6 +29,7 @@ from core.rules import ChannelType, RulesRef
 from core.store import Changes, ConflictError, NotPendingError, Store
 from notify.channels import DeliveryError
 from notify.channels.email import send_email
+from notify.channels.escape import header_value
 from notify.channels.http import post_json
 from notify.channels.slack import slack_payload
 from notify.channels.teams import teams_payload
@@ -107,6 +108,10 @@ class Deliverer:
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(task.get_name().removeprefix("deliver-"), None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Retrieved here, so no "exception never retrieved"; the lease runs out and the
+            # message is tried again.
+            log.error("%s: delivery failed", task.get_name(), exc_info=error)
 
     async def settle(self) -> None:
         """Wait for the deliveries under way."""
@@ -132,6 +137,11 @@ class Deliverer:
             detail, ok, retryable = e.detail, False, e.retryable
         except TimeoutError:
             detail, ok, retryable = f"no answer within {self._settings.timeout_s:g}s", False, True
+        except Exception as e:
+            # A fault of ours in building the message (a template, a header) is the same on
+            # every try: give it up now, with its reason, rather than let it escape the task.
+            log.exception("%s to %s: could not be built", leased.id, leased.channel)
+            detail, ok, retryable = f"{type(e).__name__}: {e}", False, False
         attempts = leased.attempts + 1
         now = self._clock.now()
         given_up = not ok and (not retryable or attempts >= self._settings.max_attempts)
@@ -171,6 +181,6 @@ class Deliverer:
             url = channel.url.reveal()
         except ValueError as e:
             raise DeliveryError(f"webhook URL: {e}") from e
-        headers = {"X-Sereno-Notification": message.id}
+        headers = {"X-Sereno-Notification": header_value(message.id)}
         payload = _PAYLOADS[channel.type](message)
         return await asyncio.wait_for(post_json(self._session, url, payload, headers), timeout)

@@ -1,0 +1,119 @@
+"""Alert text is data on every channel: control characters never make or break a mail
+header, Markdown in an alert never becomes a link in Teams, and a message that cannot be
+built is given up once, with its reason, and counted, never left to escape its task."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from core.clock import VirtualClock
+from core.config import NotifySettings
+from core.metrics import make_notify_metrics
+from core.models import JsonDict, Notification
+from core.rules import ChannelType
+from core.storage import Storage
+from core.store import Changes
+from notify import delivery
+from notify.channels.escape import header_value, markdown_text
+from notify.channels.teams import teams_payload
+from notify.delivery import Deliverer
+from notify.render import MessageContext, Renderer
+from tests.conftest import T0
+from tests.notify.receivers import smtp_server, webhook_receiver
+from tests.notify.test_delivery import _deliver, _incident, _rules
+
+
+def _crisis(channel: str, subject: str, body: str = "The service is down.") -> Notification:
+    return Notification(
+        id=f"INC-9:crisis-v1:{channel}", at=T0, channel=channel, kind="crisis_declared",
+        incident_id="INC-9", text=f"{subject}\n\n{body}\n", delivered=False, attempts=0,
+        next_attempt_at=T0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "service",
+    ["Payroll\rBcc: everyone@example.org", "Payroll\x00\x85\u2028Bcc: everyone@example.org"],
+)
+async def test_control_characters_in_a_subject_stay_inside_it(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    async with webhook_receiver() as receiver:
+        with smtp_server() as mailbox:
+            registry = CollectorRegistry()
+            rules = _rules(receiver, mailbox, monkeypatch)
+            metrics = make_notify_metrics(registry)
+            deliverer = Deliverer(storage.store, rules, VirtualClock(T0), NotifySettings(), metrics)
+            subject = f"Crisis declared: {service} down"
+            await storage.store.commit(Changes(notifications=[_crisis("mail", subject)]))
+            async with deliverer:
+                await _deliver(deliverer)
+            [(envelope, mail)] = mailbox.messages
+    assert envelope.rcpt_tos == ["ops@example.org", "lead@example.org"]
+    assert mail["Bcc"] is None
+    assert mail["Subject"].startswith("Crisis declared: Payroll")
+    assert mail["Subject"].endswith("Bcc: everyone@example.org down")
+    sent = await storage.store.get_notification("INC-9:crisis-v1:mail")
+    assert sent is not None
+    assert (sent.delivered, sent.attempts) == (True, 1)
+
+
+@pytest.mark.parametrize(
+    "service", ["Payroll\r\nBcc: x@example.org", "Payroll\nBcc: x@example.org"]
+)
+def test_a_line_break_in_a_service_name_stays_in_the_crisis_subject(service: str) -> None:
+    incident = _incident().model_copy(update={"crisis": True})
+    context = MessageContext(
+        kind="crisis_declared", incident=incident, service_name=service, at=T0,
+        incident_url="http://sereno.example/i/INC-7", runbook_url="", summary="a\r\n\r\nb",
+    )  # fmt: skip
+    rendered = Renderer("Europe/Madrid").render("crisis_declared", "en", context)
+    subject = rendered.text.partition("\n")[0]
+    assert subject == "Major incident: Payroll Bcc: x@example.org is not working"
+
+
+def test_every_control_character_leaves_a_header() -> None:
+    hostile = "".join(chr(c) for c in (*range(32), *range(0x7F, 0xA0), 0x2028, 0x2029))
+    assert header_value(f"a{hostile}b") == "a b"
+
+
+async def test_markdown_in_an_alert_is_text_in_teams() -> None:
+    text = (
+        "[P1] Opened: [click me](http://evil.example) on **db-1**\n\n"
+        "Monitoring says: `rm` _x_ <b>\x00"
+    )
+    card = teams_payload(_crisis("teams", "").model_copy(update={"text": text}))
+    blocks = card["attachments"][0]["content"]["body"]
+    subject, summary = (b["text"] for b in blocks)
+    assert subject == r"\[P1\] Opened: \[click me\]\(http://evil.example\) on \*\*db-1\*\*"
+    assert summary == r"Monitoring says: \`rm\` \_x\_ \<b\>"
+    assert markdown_text("a\\b") == "a\\\\b"
+
+
+async def test_a_message_that_cannot_be_built_is_given_up_once_and_counted(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(message: Notification) -> JsonDict:
+        raise KeyError(message.id)
+
+    monkeypatch.setitem(delivery._PAYLOADS, ChannelType.WEBHOOK, broken)
+    async with webhook_receiver() as receiver:
+        with smtp_server() as mailbox:
+            registry = CollectorRegistry()
+            rules = _rules(receiver, mailbox, monkeypatch)
+            metrics = make_notify_metrics(registry)
+            deliverer = Deliverer(storage.store, rules, VirtualClock(T0), NotifySettings(), metrics)
+            await storage.store.commit(Changes(notifications=[_crisis("hook", "Crisis")]))
+            async with deliverer:
+                await _deliver(deliverer)
+                await _deliver(deliverer)
+    given_up = await storage.store.get_notification("INC-9:crisis-v1:hook")
+    assert given_up is not None
+    assert (given_up.delivered, given_up.failed, given_up.attempts) == (False, True, 1)
+    assert given_up.attempt_log[0].detail.startswith("KeyError")
+    assert receiver.got.get("hook") is None
+    counted = registry.get_sample_value(
+        "sereno_notify_deliveries_total", {"channel": "hook", "outcome": "failed"}
+    )
+    assert counted == 1
