@@ -190,7 +190,7 @@ def test_a_redis_prefix_without_a_hash_tag_is_refused(
     config = _write_config(tmp_path, REPO / "rules")
     config.write_text(config.read_text() + "redis_prefix: sereno\n")
     assert main(["worker", "correlate", "--config", str(config), "--redis", "redis://x"]) == 2
-    assert "redis_prefix: Value error, start with a non-empty hash tag" in capsys.readouterr().err
+    assert "sereno.yaml:3: redis_prefix: start with a non-empty hash tag" in capsys.readouterr().err
 
 
 def test_rules_check_checks_the_runbooks_too(tmp_path: Path) -> None:
