@@ -4,9 +4,12 @@ Each pending notification is first leased (its next attempt moved past the time 
 take, committed only if nobody else changed it), so two workers never send it at once;
 then sent with a time limit, each message in a task of its own, so a slow channel holds
 up only its own messages; then its attempt is recorded: delivered, tried again later
-with a doubling wait, or given up after `max_attempts`. A process that dies mid-send
-leaves the lease to run out, and the message is tried again (at least once; the id in the
-webhook header and the email Message-ID let a receiver drop a repeat).
+with a doubling wait, or given up after `max_attempts` (its attempt log says why; the
+`sereno_notify_deliveries_total` outcome `failed` counts it). A message to a channel that
+cannot deliver as configured (a secret's variable not set) is recorded as `undeliverable`
+at once, never retried. A process that dies mid-send leaves the lease to run out, and the
+message is tried again (at least once; the id in the webhook header and the email
+Message-ID let a receiver drop a repeat).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from notify.channels import DeliveryError
 from notify.channels.email import send_email
 from notify.channels.escape import header_value
 from notify.channels.http import post_json
+from notify.channels.readiness import ChannelUnusableError, check_channel
 from notify.channels.slack import slack_payload
 from notify.channels.teams import teams_payload
 from notify.channels.webhook import webhook_payload
@@ -131,8 +135,11 @@ class Deliverer:
         return leased
 
     async def _deliver(self, leased: Notification) -> None:
+        unusable = False
         try:
             detail, ok, retryable = await self._send(leased), True, False
+        except ChannelUnusableError as e:
+            detail, ok, retryable, unusable = f"undeliverable: {e.detail}", False, False, True
         except DeliveryError as e:
             detail, ok, retryable = e.detail, False, e.retryable
         except TimeoutError:
@@ -154,7 +161,12 @@ class Deliverer:
                 "attempt_log": (*leased.attempt_log, DeliveryAttempt(at=now, ok=ok, detail=detail)),
             }
         )  # fmt: skip
-        outcome = "delivered" if ok else "failed" if given_up else "retry"
+        outcome = (
+            "delivered" if ok
+            else "undeliverable" if unusable
+            else "failed" if given_up
+            else "retry"
+        )  # fmt: skip
         self._metrics.deliveries.labels(leased.channel, outcome).inc()
         log_at = logging.INFO if ok else logging.WARNING
         log.log(log_at, "%s to %s: %s (%s)", leased.id, leased.channel, outcome, detail)
@@ -172,6 +184,7 @@ class Deliverer:
         channel = notifications.channels.get(message.channel)
         if channel is None:
             raise DeliveryError(f"channel {message.channel} is not in the rules", retryable=False)
+        check_channel(channel, notifications.smtp)
         timeout = self._settings.timeout_s
         if channel.type is ChannelType.EMAIL:
             return await asyncio.wait_for(send_email(message, channel, notifications.smtp), timeout)
@@ -180,7 +193,7 @@ class Deliverer:
         try:
             url = channel.url.reveal()
         except ValueError as e:
-            raise DeliveryError(f"webhook URL: {e}") from e
+            raise ChannelUnusableError(f"webhook URL: {e}") from e
         headers = {"X-Sereno-Notification": header_value(message.id)}
         payload = _PAYLOADS[channel.type](message)
         return await asyncio.wait_for(post_json(self._session, url, payload, headers), timeout)

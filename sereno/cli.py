@@ -17,6 +17,7 @@ from core.clock import WallClock
 from core.config import ConfigError, Settings, StageName, load_settings
 from core.rules import Rules, RulesError, RulesRef, RulesVersion, load_rules, read_rules
 from core.runbooks import load_runbooks
+from notify.channels.readiness import unusable_channels
 from report.render import ReportFormat, render
 from sereno.app import create_app
 from sereno.reload import reload_on_sighup
@@ -130,6 +131,8 @@ def _serve(args: argparse.Namespace) -> int:
     loaded = read_rules(settings.rules_dir)
     clock = WallClock()
     rules = RulesRef(loaded.rules, RulesVersion(loaded.digest, clock.now()))
+    for line in _channel_warnings(loaded.rules):
+        log.warning("%s", line)
     app = create_app(settings, rules, clock)
     app.cleanup_ctx.append(reload_on_sighup)
     log.info(
@@ -205,6 +208,14 @@ def _other_config(other: Path, settings: Settings) -> tuple[str, Settings, Rules
     return str(other), other_settings, other_rules
 
 
+def _channel_warnings(rules: Rules) -> list[str]:
+    """One line per notification channel that cannot deliver as configured, and why."""
+    return [
+        f"channel {name} cannot deliver: {problem}; its messages are recorded as undeliverable"
+        for name, problem in sorted(unusable_channels(rules.notifications).items())
+    ]
+
+
 def _rules_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     loaded = read_rules(settings.rules_dir)
@@ -214,6 +225,8 @@ def _rules_check(args: argparse.Namespace) -> int:
         f"{loaded.digest}): {loaded.rules.summary()}; {len(runbooks)} runbooks in "
         f"{settings.runbooks_dir} are valid"
     )
+    for line in _channel_warnings(loaded.rules):
+        print(f"warning: {line}")  # noqa: T201
     return 0
 
 

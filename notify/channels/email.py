@@ -42,7 +42,7 @@ async def send_email(message: Notification, channel: Channel, smtp: Smtp | None)
     try:
         password = smtp.password.reveal() if smtp.password is not None else None
     except ValueError as e:
-        raise DeliveryError(f"SMTP password: {e}") from e
+        raise DeliveryError(f"SMTP password: {e}", retryable=False) from e
     try:
         _, answer = await aiosmtplib.send(
             email_message(message, channel, smtp),

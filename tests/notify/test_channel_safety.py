@@ -4,6 +4,8 @@ built is given up once, with its reason, and counted, never left to escape its t
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -11,15 +13,16 @@ from core.clock import VirtualClock
 from core.config import NotifySettings
 from core.metrics import make_notify_metrics
 from core.models import JsonDict, Notification
-from core.rules import ChannelType
+from core.rules import ChannelType, Smtp, load_rules
 from core.storage import Storage
 from core.store import Changes
 from notify import delivery
 from notify.channels.escape import header_value, markdown_text
+from notify.channels.readiness import smtp_problem, unusable_channels
 from notify.channels.teams import teams_payload
 from notify.delivery import Deliverer
 from notify.render import MessageContext, Renderer
-from tests.conftest import T0
+from tests.conftest import EXAMPLE_RULES, T0
 from tests.notify.receivers import smtp_server, webhook_receiver
 from tests.notify.test_delivery import _deliver, _incident, _rules
 
@@ -117,3 +120,68 @@ async def test_a_message_that_cannot_be_built_is_given_up_once_and_counted(
         "sereno_notify_deliveries_total", {"channel": "hook", "outcome": "failed"}
     )
     assert counted == 1
+
+
+async def test_a_channel_whose_secret_is_missing_is_undeliverable_once(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An environment variable cannot appear in a running process: no retries, one line."""
+    async with webhook_receiver() as receiver:
+        with smtp_server() as mailbox:
+            rules = _rules(receiver, mailbox, monkeypatch)
+            monkeypatch.delenv("TEST_HOOK_URL")
+            registry = CollectorRegistry()
+            clock = VirtualClock(T0)
+            metrics = make_notify_metrics(registry)
+            deliverer = Deliverer(storage.store, rules, clock, NotifySettings(), metrics)
+            await storage.store.commit(Changes(notifications=[_crisis("hook", "Crisis")]))
+            async with deliverer:
+                await _deliver(deliverer)
+                clock.advance(timedelta(hours=1))
+                await _deliver(deliverer)
+    undeliverable = await storage.store.get_notification("INC-9:crisis-v1:hook")
+    assert undeliverable is not None
+    assert (undeliverable.delivered, undeliverable.failed, undeliverable.attempts) == (
+        False, True, 1,
+    )  # fmt: skip
+    assert undeliverable.attempt_log[0].detail == (
+        "undeliverable: webhook URL: environment variable TEST_HOOK_URL is not set or empty"
+    )
+    counted = registry.get_sample_value(
+        "sereno_notify_deliveries_total", {"channel": "hook", "outcome": "undeliverable"}
+    )
+    assert counted == 1
+
+
+def test_unusable_channels_are_named_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SERENO_REDES_SLACK_URL", raising=False)
+    monkeypatch.setenv("SERENO_SISTEMAS_TEAMS_URL", "http://127.0.0.1:9/teams")
+    monkeypatch.delenv("SERENO_SERVICE_DESK_WEBHOOK_URL", raising=False)
+    found = unusable_channels(load_rules(EXAMPLE_RULES).notifications)
+    assert found == {
+        "redes-chat": (
+            "webhook URL: environment variable SERENO_REDES_SLACK_URL is not set or empty"
+        ),
+        "service-desk-webhook": (
+            "webhook URL: environment variable SERENO_SERVICE_DESK_WEBHOOK_URL is not set or empty"
+        ),
+        "redes-guardia-mail": (
+            "the SMTP host smtp.example.org is an example name (RFC 2606); set smtp.host"
+        ),
+        "comite-crisis-mail": (
+            "the SMTP host smtp.example.org is an example name (RFC 2606); set smtp.host"
+        ),
+    }
+
+
+def test_a_real_mail_server_needs_its_password_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    smtp = Smtp.model_validate(
+        {"host": "mail.corp.lan", "password": {"env": "TEST_SMTP_PW"}, "sender": "s@corp.lan"}
+    )
+    monkeypatch.delenv("TEST_SMTP_PW", raising=False)
+    assert (
+        smtp_problem(smtp) == "SMTP password: environment variable TEST_SMTP_PW is not set or empty"
+    )
+    monkeypatch.setenv("TEST_SMTP_PW", "pw")
+    assert smtp_problem(smtp) is None
+    assert smtp_problem(None) == "no 'smtp:' (mail server) in the notification rules"
