@@ -94,6 +94,20 @@ def eventually(
     pytest.fail(f"condition not met within {within_s}s; last: {json.dumps(last)[:2000]}")
 
 
+def backlog(url: str) -> float:
+    """Stream entries some group has not read or not acknowledged yet, on `url`/metrics."""
+    return metric_sum(url, "sereno_bus_backlog_unread") + metric_sum(
+        url, "sereno_bus_backlog_pending"
+    )
+
+
+def wait_idle(url: str, within_s: float = 30.0) -> None:
+    """Wait until the pipeline behind `url` has nothing left to do: every group of every
+    stream has read and acknowledged everything. What a test checks after this will not
+    change by itself (no fixed sleep standing for "nothing more happens")."""
+    eventually(lambda: backlog(url), lambda left: left == 0, within_s)
+
+
 def wait_ready(
     process: subprocess.Popen[bytes], url: str, what: str, tail: Callable[[], str]
 ) -> None:
@@ -145,6 +159,9 @@ class SerenoProcess:
 
     def metric_sum(self, name: str) -> float:
         return metric_sum(self.url, name)
+
+    def wait_idle(self, within_s: float = 30.0) -> None:
+        wait_idle(self.url, within_s)
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no draining; what was not committed is lost."""
