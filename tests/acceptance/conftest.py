@@ -188,14 +188,18 @@ SerenoFactory = Callable[..., SerenoProcess]
 @pytest.fixture
 def sereno(tmp_path: Path) -> Iterator[SerenoFactory]:
     """Start `sereno serve` with the example rules; `stages=[...]` limits what it runs,
-    `redis=Settings` keeps its streams and state in that Redis under that prefix."""
+    `redis=Settings` keeps its streams and state in that Redis under that prefix, `extra`
+    adds lines (YAML) to its settings file."""
     started: list[SerenoProcess] = []
 
     def start(
-        stages: list[str] | None = None, data: Path | None = None, redis: Settings | None = None
+        stages: list[str] | None = None,
+        data: Path | None = None,
+        redis: Settings | None = None,
+        extra: str = "",
     ) -> SerenoProcess:
         config = tmp_path / f"sereno-{len(started)}.yaml"
-        lines = [f"rules_dir: {EXAMPLE_RULES}"]
+        lines = [f"rules_dir: {EXAMPLE_RULES}", *extra.splitlines()]
         if stages is not None:
             lines.append(f"stages: [{', '.join(stages)}]")
         if redis is not None:
