@@ -86,6 +86,9 @@ class Deliverer:
                     await self.deliver_due()
                 except StorageUnavailableError as e:
                     log.warning("delivery: storage unavailable (%s); trying again", e)
+                except Exception:
+                    # The loop must outlive any one fault, or no message is sent again.
+                    log.exception("delivery: looking at the outbox failed; trying again")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), self._settings.poll_s)
 

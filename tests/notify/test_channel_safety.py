@@ -4,7 +4,11 @@ built is given up once, with its reason, and counted, never left to escape its t
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -15,7 +19,7 @@ from core.metrics import make_notify_metrics
 from core.models import JsonDict, Notification
 from core.rules import ChannelType, Smtp, load_rules
 from core.storage import Storage
-from core.store import Changes
+from core.store import Changes, Store
 from notify import delivery
 from notify.channels.escape import header_value, markdown_text
 from notify.channels.readiness import smtp_problem, unusable_channels
@@ -185,3 +189,51 @@ def test_a_real_mail_server_needs_its_password_variable(monkeypatch: pytest.Monk
     monkeypatch.setenv("TEST_SMTP_PW", "pw")
     assert smtp_problem(smtp) is None
     assert smtp_problem(None) == "no 'smtp:' (mail server) in the notification rules"
+
+
+async def _until(ready: Callable[[], bool], within_s: float = 10.0) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"not within {within_s}s")
+
+
+class _FlakyOutbox:
+    """The real store, whose outbox fails once with an error nobody planned for."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.failures = 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def notifications_to_send(self, now: datetime, limit: int) -> list[Notification]:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("unplanned")
+        return await self._store.notifications_to_send(now, limit)
+
+
+async def test_the_delivery_loop_outlives_a_fault(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with webhook_receiver() as receiver:
+        with smtp_server() as mailbox:
+            rules = _rules(receiver, mailbox, monkeypatch)
+            outbox = _FlakyOutbox(storage.store)
+            deliverer = Deliverer(
+                outbox,  # type: ignore[arg-type]
+                rules, VirtualClock(T0), NotifySettings(poll_s=0.01),
+                make_notify_metrics(CollectorRegistry()),
+            )  # fmt: skip
+            await storage.store.commit(Changes(notifications=[_crisis("hook", "Crisis")]))
+            stopping = asyncio.Event()
+            loop = asyncio.create_task(deliverer.run(stopping))
+            await _until(lambda: bool(receiver.got.get("hook")))
+            stopping.set()
+            await asyncio.wait_for(loop, 5)
+    assert outbox.failures == 0
+    assert len(receiver.got["hook"]) == 1
