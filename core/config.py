@@ -21,9 +21,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from core.models import Priority
 from core.rules.base import Duration
+from core.rules.explain import explain, where
+from core.rules.loader import node_at
 from core.secrets import read_secret
 
 
@@ -373,15 +376,18 @@ class ConfigError(Exception):
 
 def load_settings(path: Path | None, **overrides: object) -> Settings:
     """Read `path` (YAML), apply command-line `overrides` that are not None, and resolve
-    relative folders against the file's own folder so `--config` works from anywhere."""
+    relative folders against the file's own folder so `--config` works from anywhere.
+    ConfigError names the file, the line and the key of each problem, and what to write."""
     raw: dict[str, object] = {}
     base = Path.cwd()
+    root: yaml.Node | None = None
     if path is not None:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as e:
             raise ConfigError(f"{path}: cannot read the configuration file: {e.strerror}") from e
         try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
             loaded = yaml.safe_load(text) or {}
         except yaml.YAMLError as e:
             raise ConfigError(f"{path}: not valid YAML: {e}") from e
@@ -394,11 +400,8 @@ def load_settings(path: Path | None, **overrides: object) -> Settings:
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as e:
-        lines = [
-            f"{path or 'settings'}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in e.errors()
-        ]
-        raise ConfigError("\n".join(lines)) from e
+        problems = sorted(_problem(path, root, given, error) for error in e.errors())
+        raise ConfigError("\n".join(text for _, text in problems)) from e
     templates = settings.notify.templates_dir
     if templates is not None and not templates.is_absolute():
         notify = settings.notify.model_copy(update={"templates_dir": base / templates})
@@ -418,3 +421,16 @@ def _report_folder(settings: Settings, base: Path) -> dict[str, object]:
     if folder is None or folder.is_absolute():
         return {}
     return {"report": settings.report.model_copy(update={"folder": base / folder})}
+
+
+def _problem(
+    path: Path | None, root: yaml.Node | None, given: dict[str, object], error: ErrorDetails
+) -> tuple[int, str]:
+    """One settings error as rules errors are told, `file:line: key: what to write`, with
+    its line to sort by."""
+    loc = tuple(error["loc"])
+    sentence = explain(Settings, error)
+    if loc and str(loc[0]) in given:
+        return 0, f"command line: --{str(loc[0]).replace('_', '-')}: {sentence}"
+    line = node_at(root, loc).start_mark.line + 1 if root is not None and loc else 0
+    return line, f"{path or 'settings'}:{line}: {where(loc) or '(top level)'}: {sentence}"

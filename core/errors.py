@@ -22,6 +22,8 @@ class Reason(enum.StrEnum):
     """The stage raised on this entry alone, delivery after delivery."""
     TOO_MANY_DELIVERIES = "too_many_deliveries"
     """Delivered again and again without an answer: its consumer died each time."""
+    GAVE_UP = "gave_up"
+    """An external system stayed unavailable for as long as its retries are bounded."""
 
 
 class PermanentError(Exception):

@@ -217,7 +217,9 @@ async def run_stage(
 ) -> None:
     """Run `stage` until `stopping` is set; the batch in hand is finished first. Rides out
     storage outages, retrying with backoff; trims the stream it reads now and then."""
-    log.info("stage %s started as %s", stage.name, consumer)
+    # A stage's name is its consumer group, which one stage may hold on several streams
+    # (notify reads both incidents and tickets): the stream tells the two loops apart.
+    log.info("stage %s started on stream %s as %s", stage.name, stage.stream.value, consumer)
     pause = 0.0
     next_trim = time.monotonic() + trim_every_s
     while not stopping.is_set():
@@ -235,7 +237,7 @@ async def run_stage(
         pause = 0.0
         if handled == 0:
             await _idle(bus, stage.stream, stopping, poll_s)
-    log.info("stage %s stopped", stage.name)
+    log.info("stage %s stopped on stream %s", stage.name, stage.stream.value)
 
 
 async def _sleep(stopping: asyncio.Event, seconds: float) -> None:

@@ -4,9 +4,12 @@ Each pending notification is first leased (its next attempt moved past the time 
 take, committed only if nobody else changed it), so two workers never send it at once;
 then sent with a time limit, each message in a task of its own, so a slow channel holds
 up only its own messages; then its attempt is recorded: delivered, tried again later
-with a doubling wait, or given up after `max_attempts`. A process that dies mid-send
-leaves the lease to run out, and the message is tried again (at least once; the id in the
-webhook header and the email Message-ID let a receiver drop a repeat).
+with a doubling wait, or given up after `max_attempts` (its attempt log says why; the
+`sereno_notify_deliveries_total` outcome `failed` counts it). A message to a channel that
+cannot deliver as configured (a secret's variable not set) is recorded as `undeliverable`
+at once, never retried. A process that dies mid-send leaves the lease to run out, and the
+message is tried again (at least once; the id in the webhook header and the email
+Message-ID let a receiver drop a repeat).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from core.rules import ChannelType, RulesRef
 from core.store import Changes, ConflictError, NotPendingError, Store
 from notify.channels import DeliveryError
 from notify.channels.email import send_email
+from notify.channels.escape import header_value
 from notify.channels.http import post_json
+from notify.channels.readiness import ChannelUnusableError, check_channel
 from notify.channels.slack import slack_payload
 from notify.channels.teams import teams_payload
 from notify.channels.webhook import webhook_payload
@@ -81,6 +86,9 @@ class Deliverer:
                     await self.deliver_due()
                 except StorageUnavailableError as e:
                     log.warning("delivery: storage unavailable (%s); trying again", e)
+                except Exception:
+                    # The loop must outlive any one fault, or no message is sent again.
+                    log.exception("delivery: looking at the outbox failed; trying again")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), self._settings.poll_s)
 
@@ -107,6 +115,10 @@ class Deliverer:
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(task.get_name().removeprefix("deliver-"), None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Retrieved here, so no "exception never retrieved"; the lease runs out and the
+            # message is tried again.
+            log.error("%s: delivery failed", task.get_name(), exc_info=error)
 
     async def settle(self) -> None:
         """Wait for the deliveries under way."""
@@ -126,12 +138,20 @@ class Deliverer:
         return leased
 
     async def _deliver(self, leased: Notification) -> None:
+        unusable = False
         try:
             detail, ok, retryable = await self._send(leased), True, False
+        except ChannelUnusableError as e:
+            detail, ok, retryable, unusable = f"undeliverable: {e.detail}", False, False, True
         except DeliveryError as e:
             detail, ok, retryable = e.detail, False, e.retryable
         except TimeoutError:
             detail, ok, retryable = f"no answer within {self._settings.timeout_s:g}s", False, True
+        except Exception as e:
+            # A fault of ours in building the message (a template, a header) is the same on
+            # every try: give it up now, with its reason, rather than let it escape the task.
+            log.exception("%s to %s: could not be built", leased.id, leased.channel)
+            detail, ok, retryable = f"{type(e).__name__}: {e}", False, False
         attempts = leased.attempts + 1
         now = self._clock.now()
         given_up = not ok and (not retryable or attempts >= self._settings.max_attempts)
@@ -144,7 +164,12 @@ class Deliverer:
                 "attempt_log": (*leased.attempt_log, DeliveryAttempt(at=now, ok=ok, detail=detail)),
             }
         )  # fmt: skip
-        outcome = "delivered" if ok else "failed" if given_up else "retry"
+        outcome = (
+            "delivered" if ok
+            else "undeliverable" if unusable
+            else "failed" if given_up
+            else "retry"
+        )  # fmt: skip
         self._metrics.deliveries.labels(leased.channel, outcome).inc()
         log_at = logging.INFO if ok else logging.WARNING
         log.log(log_at, "%s to %s: %s (%s)", leased.id, leased.channel, outcome, detail)
@@ -162,6 +187,7 @@ class Deliverer:
         channel = notifications.channels.get(message.channel)
         if channel is None:
             raise DeliveryError(f"channel {message.channel} is not in the rules", retryable=False)
+        check_channel(channel, notifications.smtp)
         timeout = self._settings.timeout_s
         if channel.type is ChannelType.EMAIL:
             return await asyncio.wait_for(send_email(message, channel, notifications.smtp), timeout)
@@ -170,7 +196,7 @@ class Deliverer:
         try:
             url = channel.url.reveal()
         except ValueError as e:
-            raise DeliveryError(f"webhook URL: {e}") from e
-        headers = {"X-Sereno-Notification": message.id}
+            raise ChannelUnusableError(f"webhook URL: {e}") from e
+        headers = {"X-Sereno-Notification": header_value(message.id)}
         payload = _PAYLOADS[channel.type](message)
         return await asyncio.wait_for(post_json(self._session, url, payload, headers), timeout)

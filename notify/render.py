@@ -13,6 +13,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from core.models import Incident, Ticket
 from core.templating import LANGUAGES, Language, sandboxed_environment
+from notify.channels.escape import one_line
 
 SHIPPED = Path(__file__).parent / "templates"
 
@@ -55,7 +56,11 @@ class Renderer:
         folders = [SHIPPED / language]
         if operator_dir is not None:
             folders.insert(0, operator_dir / language)
-        return sandboxed_environment(folders, language, self._timezone)
+        env = sandboxed_environment(folders, language, self._timezone)
+        # Every value printed is one line: a title or service name carrying CR/LF must not
+        # cut the subject (the text's first line) short or write paragraphs of its own.
+        env.finalize = one_line
+        return env
 
     def render(self, template: str, language: Language, context: MessageContext) -> Rendered:
         """The message `template` in `language`: its text, and the text as HTML."""

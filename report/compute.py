@@ -181,10 +181,18 @@ def _sla(data: ReportData, window: ReportWindow) -> SlaSection:
             ticket_id=t.id, incident_id=t.incident_id, title=t.title, priority=t.priority,
             group=t.group, target=b.target, due_at=b.due_at, noticed_at=b.noticed_at,
         )
-        for t in data.tickets
+        for t in m.sla_tickets(data)
         for b in t.breaches
         if m.within(b.noticed_at, window)
     ]  # fmt: skip
+    merged = m.merged_incidents(data)
+    left_out = sum(
+        1 for t in data.tickets
+        if t.incident_id in merged
+        and (m.response_outcome(t, window) is not None
+             or m.resolution_outcome(t, window) is not None
+             or any(m.within(b.noticed_at, window) for b in t.breaches))
+    )  # fmt: skip
     return SlaSection(
         response_settled=response_settled,
         response_met=response_met,
@@ -193,6 +201,7 @@ def _sla(data: ReportData, window: ReportWindow) -> SlaSection:
         resolution_met=resolution_met,
         resolution_compliance=m.compare(m.resolution_compliance, data, window),
         breaches=tuple(sorted(breaches, key=lambda b: (b.due_at, b.ticket_id, b.target))),
+        merged_left_out=left_out,
     )
 
 

@@ -108,6 +108,18 @@ def settled(due: datetime | None, done: datetime | None, window: ReportWindow) -
     return False if within(due, window) else None
 
 
+def sla_tickets(data: ReportData) -> list[Ticket]:
+    """The tickets whose SLA the report counts, in compliance and breaches alike. Those of
+    incidents merged into their cause are left out: the cause's ticket carries the work,
+    and a duplicate closed as such was never going to be answered on its own."""
+    merged = merged_incidents(data)
+    return [t for t in data.tickets if t.incident_id not in merged]
+
+
+def merged_incidents(data: ReportData) -> set[str]:
+    return {i.id for i in data.incidents if i.merged_into is not None}
+
+
 def _compliance(
     tickets: Iterable[Ticket], target: Callable[[Ticket], bool | None]
 ) -> tuple[int, int]:
@@ -117,7 +129,10 @@ def _compliance(
 
 
 def response_outcome(ticket: Ticket, window: ReportWindow) -> bool | None:
-    return settled(ticket.response_due_at, ticket.responded_at, window)
+    """A ticket resolved before anyone acknowledged it was answered by its resolution, as
+    the ticketer sees it: no breach is recorded once a ticket is closed."""
+    answered = [t for t in (ticket.responded_at, ticket.resolved_at) if t is not None]
+    return settled(ticket.response_due_at, min(answered, default=None), window)
 
 
 def resolution_outcome(ticket: Ticket, window: ReportWindow) -> bool | None:
@@ -126,11 +141,11 @@ def resolution_outcome(ticket: Ticket, window: ReportWindow) -> bool | None:
 
 def response_counts(data: ReportData, window: ReportWindow) -> tuple[int, int]:
     """(targets settled, targets met) of SLA responses in the window."""
-    return _compliance(data.tickets, lambda t: response_outcome(t, window))
+    return _compliance(sla_tickets(data), lambda t: response_outcome(t, window))
 
 
 def resolution_counts(data: ReportData, window: ReportWindow) -> tuple[int, int]:
-    return _compliance(data.tickets, lambda t: resolution_outcome(t, window))
+    return _compliance(sla_tickets(data), lambda t: resolution_outcome(t, window))
 
 
 def _percent(counts: tuple[int, int]) -> float | None:

@@ -112,6 +112,11 @@ class SlaSection(_Frozen):
     resolution_met: int
     resolution_compliance: Figure
     breaches: tuple[Breach, ...]
+    merged_left_out: int = Field(
+        default=0,
+        description="Tickets of incidents merged into their cause, left out of the SLA "
+        "figures and breaches because the cause's ticket carries the work",
+    )
 
 
 class Crisis(_Frozen):

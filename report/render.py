@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from report import charts
 from report.model import DailyReport, Figure
@@ -39,12 +40,22 @@ class ReportFormat(enum.StrEnum):
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters but tab and line breaks: a NUL from an alert has no place in a page."""
+
+
+def _printable(value: object) -> object:
+    """Every value a report template prints, without control characters. Markup is the
+    report's own (charts), already made safe."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _CONTROL.sub("", value)
+    return value
 
 
 def markdown_text(value: object) -> str:
     """`value` as literal Markdown text: its markup characters escaped, HTML neutralised,
     on one line (a newline would end a table row)."""
-    text = " ".join(str(value).split())
+    text = " ".join(_CONTROL.sub("", str(value)).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
@@ -58,6 +69,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_printable,
     )
     env.filters["md"] = markdown_text
     return env

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from datetime import UTC, date, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from core.clock import WallClock
 from core.config import ConfigError, Settings, StageName, load_settings
 from core.rules import Rules, RulesError, RulesRef, RulesVersion, load_rules, read_rules
 from core.runbooks import load_runbooks
+from notify.channels.readiness import unusable_channels
 from report.render import ReportFormat, render
 from sereno.app import create_app
 from sereno.reload import reload_on_sighup
@@ -36,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="sereno",
         description="Monitoring alerts in; correlated incidents, tickets and notifications out.",
     )
+    parser.add_argument("--version", action="version", version=f"sereno {version('sereno')}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run every stage and the HTTP API in one process")
@@ -151,6 +154,8 @@ def _serve(args: argparse.Namespace) -> int:
     loaded = read_rules(settings.rules_dir)
     clock = WallClock()
     rules = RulesRef(loaded.rules, RulesVersion(loaded.digest, clock.now()))
+    for line in _channel_warnings(loaded.rules):
+        log.warning("%s", line)
     app = create_app(settings, rules, clock)
     app.cleanup_ctx.append(reload_on_sighup)
     log.info(
@@ -227,6 +232,14 @@ def _other_config(other: Path, settings: Settings) -> tuple[str, Settings, Rules
     return str(other), other_settings, other_rules
 
 
+def _channel_warnings(rules: Rules) -> list[str]:
+    """One line per notification channel that cannot deliver as configured, and why."""
+    return [
+        f"channel {name} cannot deliver: {problem}; its messages are recorded as undeliverable"
+        for name, problem in sorted(unusable_channels(rules.notifications).items())
+    ]
+
+
 def _rules_check(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     loaded = read_rules(settings.rules_dir)
@@ -236,6 +249,8 @@ def _rules_check(args: argparse.Namespace) -> int:
         f"{loaded.digest}): {loaded.rules.summary()}; {len(runbooks)} runbooks in "
         f"{settings.runbooks_dir} are valid"
     )
+    for line in _channel_warnings(loaded.rules):
+        print(f"warning: {line}")  # noqa: T201
     return 0
 
 

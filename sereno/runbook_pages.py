@@ -33,18 +33,27 @@ ol li { margin: .3rem 0; }
 )
 
 
+def _words(value: object) -> str:
+    """A matcher's value as a person writes it: `HostDown, InstanceDown`, not a Python list."""
+    if isinstance(value, list | tuple | set):
+        return ", ".join(_words(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_words(v)}" for k, v in value.items())
+    return str(value)
+
+
 async def runbook_page(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     runbooks = request.app[PIPELINE].rules.runbooks
     runbook = runbooks.get(name) if runbooks is not None else None
     if runbook is None:
         raise web.HTTPNotFound(reason=f"no runbook {name}")
-    applies = runbook.applies_to.model_dump(exclude_defaults=True)
+    applies = runbook.applies_to.model_dump(mode="json", exclude_defaults=True)
     html = _PAGE.render(
         title=runbook.title,
         name=runbook.name,
         owner=runbook.owner,
-        applies=", ".join(f"{k}: {v}" for k, v in applies.items()),
+        applies="; ".join(f"{k}: {_words(v)}" for k, v in applies.items()),
         body=Markup(_MARKDOWN.render(runbook.body)),  # noqa: S704 - markdown-it escapes text and refuses raw HTML
     )
     return web.Response(text=html, content_type="text/html")

@@ -53,7 +53,8 @@ def due_times(
 
 
 def new_breaches(ticket: Ticket, now: datetime) -> list[SlaBreach]:
-    """Targets of `ticket` that have passed unmet by `now` and are not recorded yet."""
+    """Targets of `ticket` that have passed unmet by `now` and are not recorded yet. A
+    target met at its due time exactly is met; one still unmet at that moment is missed."""
     found: list[SlaBreach] = []
     recorded = {b.target for b in ticket.breaches}
     response = ticket.response_due_at
@@ -61,6 +62,7 @@ def new_breaches(ticket: Ticket, now: datetime) -> list[SlaBreach]:
         response is not None
         and response <= now
         and ticket.responded_at is None
+        and ticket.status is TicketStatus.OPEN  # resolving a ticket answers it too
         and SlaTarget.RESPONSE not in recorded
     ):
         found.append(SlaBreach(target=SlaTarget.RESPONSE, due_at=response, noticed_at=now))

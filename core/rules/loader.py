@@ -73,10 +73,10 @@ class _Sections:
             return str(folder), 0
         if len(loc) == 1:
             return origin.file, origin.key.start_mark.line + 1
-        return origin.file, _node_at(origin.value, loc[1:]).start_mark.line + 1
+        return origin.file, node_at(origin.value, loc[1:]).start_mark.line + 1
 
 
-def _node_at(node: yaml.Node, path: Location) -> yaml.Node:
+def node_at(node: yaml.Node, path: Location) -> yaml.Node:
     """The YAML node closest to `path`, so an error points at the nearest line: the key's
     line when the path ends on a mapping key, the mapping itself when the key is absent."""
     for index, step in enumerate(path):

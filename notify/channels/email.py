@@ -10,17 +10,25 @@ import aiosmtplib
 from core.models import Notification
 from core.rules import Channel, Smtp
 from notify.channels import DeliveryError
+from notify.channels.escape import header_value
 
 
 def email_message(message: Notification, channel: Channel, smtp: Smtp) -> EmailMessage:
+    """The mail of `message`. Every header goes through `header_value`: a service name or
+    an alert title carrying CR or LF must not end a header and start another."""
     mail = EmailMessage()
-    mail["Subject"] = message.subject
-    mail["From"] = smtp.sender
-    mail["To"] = ", ".join(channel.to)
-    mail["Date"] = format_datetime(message.at)
-    # The same id on every try: mail clients show a retried message once.
-    mail["Message-ID"] = make_msgid(idstring=message.id.replace(":", "."), domain="sereno")
-    mail["X-Sereno-Incident"] = message.incident_id
+    headers = {
+        "Subject": message.subject,
+        "From": smtp.sender,
+        "To": ", ".join(channel.to),
+        "Date": format_datetime(message.at),
+        # The same id on every try: mail clients show a retried message once.
+        "Message-ID": make_msgid(idstring=header_value(message.id).replace(":", "."),
+                                 domain="sereno"),
+        "X-Sereno-Incident": message.incident_id,
+    }  # fmt: skip
+    for name, value in headers.items():
+        mail[name] = header_value(value)
     mail.set_content(message.text)
     if message.html:
         mail.add_alternative(message.html, subtype="html")
@@ -34,7 +42,7 @@ async def send_email(message: Notification, channel: Channel, smtp: Smtp | None)
     try:
         password = smtp.password.reveal() if smtp.password is not None else None
     except ValueError as e:
-        raise DeliveryError(f"SMTP password: {e}") from e
+        raise DeliveryError(f"SMTP password: {e}", retryable=False) from e
     try:
         _, answer = await aiosmtplib.send(
             email_message(message, channel, smtp),

@@ -5,10 +5,13 @@ received"): a message carrying one Adaptive Card, as Microsoft documents it
 from __future__ import annotations
 
 from core.models import JsonDict, Notification
+from notify.channels.escape import markdown_text
 
 
 def teams_payload(message: Notification) -> JsonDict:
-    subject, _, body = message.text.partition("\n")
+    """The message as an Adaptive Card. TextBlocks read Markdown, so the text (which carries
+    alert titles and summaries) is escaped: a `[link](url)` in an alert stays text."""
+    subject, _, body = markdown_text(message.text).partition("\n")
     blocks: list[JsonDict] = [
         {"type": "TextBlock", "text": subject, "weight": "Bolder", "size": "Medium", "wrap": True}
     ]

@@ -94,6 +94,20 @@ def eventually(
     pytest.fail(f"condition not met within {within_s}s; last: {json.dumps(last)[:2000]}")
 
 
+def backlog(url: str) -> float:
+    """Stream entries some group has not read or not acknowledged yet, on `url`/metrics."""
+    return metric_sum(url, "sereno_bus_backlog_unread") + metric_sum(
+        url, "sereno_bus_backlog_pending"
+    )
+
+
+def wait_idle(url: str, within_s: float = 30.0) -> None:
+    """Wait until the pipeline behind `url` has nothing left to do: every group of every
+    stream has read and acknowledged everything. What a test checks after this will not
+    change by itself (no fixed sleep standing for "nothing more happens")."""
+    eventually(lambda: backlog(url), lambda left: left == 0, within_s)
+
+
 def wait_ready(
     process: subprocess.Popen[bytes], url: str, what: str, tail: Callable[[], str]
 ) -> None:
@@ -146,6 +160,9 @@ class SerenoProcess:
     def metric_sum(self, name: str) -> float:
         return metric_sum(self.url, name)
 
+    def wait_idle(self, within_s: float = 30.0) -> None:
+        wait_idle(self.url, within_s)
+
     def kill(self) -> None:
         """SIGKILL: no cleanup, no draining; what was not committed is lost."""
         assert self.process is not None
@@ -171,14 +188,18 @@ SerenoFactory = Callable[..., SerenoProcess]
 @pytest.fixture
 def sereno(tmp_path: Path) -> Iterator[SerenoFactory]:
     """Start `sereno serve` with the example rules; `stages=[...]` limits what it runs,
-    `redis=Settings` keeps its streams and state in that Redis under that prefix."""
+    `redis=Settings` keeps its streams and state in that Redis under that prefix, `extra`
+    adds lines (YAML) to its settings file."""
     started: list[SerenoProcess] = []
 
     def start(
-        stages: list[str] | None = None, data: Path | None = None, redis: Settings | None = None
+        stages: list[str] | None = None,
+        data: Path | None = None,
+        redis: Settings | None = None,
+        extra: str = "",
     ) -> SerenoProcess:
         config = tmp_path / f"sereno-{len(started)}.yaml"
-        lines = [f"rules_dir: {EXAMPLE_RULES}"]
+        lines = [f"rules_dir: {EXAMPLE_RULES}", *extra.splitlines()]
         if stages is not None:
             lines.append(f"stages: [{', '.join(stages)}]")
         if redis is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -108,12 +109,13 @@ def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
 async def until(probe: Callable[[], Awaitable[Any]], ready: Callable[[Any], bool]) -> Any:
     """Poll `probe` until `ready(result)`; fail with the last result after WITHIN_S."""
     last: Any = None
-    for _ in range(int(WITHIN_S / 0.1)):
+    deadline = time.monotonic() + WITHIN_S
+    while time.monotonic() < deadline:
         last = await probe()
         if ready(last):
             return last
         await asyncio.sleep(0.1)
-    pytest.fail(f"never ready; last: {last}")
+    pytest.fail(f"not ready within {WITHIN_S}s; last: {last}")
 
 
 async def start(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.acceptance.conftest import SerenoFactory, SerenoProcess, eventually, http_json
+from tests.acceptance.conftest import (
+    SerenoFactory,
+    SerenoProcess,
+    backlog,
+    eventually,
+    http_json,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -39,13 +44,14 @@ def _post(server: SerenoProcess, body: dict[str, object]) -> int:
 
 
 def _settled(server: SerenoProcess, incidents: int, tickets: int) -> tuple[Any, Any]:
-    """Wait for the expected counts, then make sure they stay there (no late duplicates)."""
+    """Wait for the expected counts, then for the pipeline to be idle, and make sure they
+    are still there (no late duplicates)."""
     eventually(
         lambda: (server.get("/api/v1/incidents?limit=10000")["count"],
                  server.get("/api/v1/tickets?limit=10000")["count"]),
         lambda counts: counts == (incidents, tickets),
     )  # fmt: skip
-    time.sleep(1.5)
+    server.wait_idle()
     found = server.get("/api/v1/incidents?limit=10000")
     made = server.get("/api/v1/tickets?limit=10000")
     assert (found["count"], made["count"]) == (incidents, tickets)
@@ -74,11 +80,9 @@ def test_a_kill_in_the_middle_of_a_burst_loses_and_duplicates_nothing(
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(lambda g: _post(server, _group(g, 3)), range(groups)))
     assert statuses == [202] * groups
-    backlog = server.metric_sum("sereno_bus_backlog_unread") + server.metric_sum(
-        "sereno_bus_backlog_pending"
-    )
+    left = backlog(server.url)
     server.kill()
-    print(f"killed with {backlog:.0f} stream entries not yet processed")  # noqa: T201
+    print(f"killed with {left:.0f} stream entries not yet processed")  # noqa: T201
 
     restarted = sereno()
     found, made = _settled(restarted, incidents=groups, tickets=groups)

@@ -93,7 +93,8 @@ async def _scenario(server: SerenoProcess, receiver: Receiver, mailbox: Mailbox)
     await _post(server, ALERT)
     await _until(lambda: len(_texts(receiver, "teams")) == 1, "Teams gets the opening")
     await _until(lambda: len(mailbox.messages) == 1, "the committee gets the declaration")
-    assert _texts(receiver, "teams") == ["[P1] Opened: ProbeFailure on mail-01"]
+    # Markdown punctuation comes backslash-escaped: Teams shows it as written.
+    assert _texts(receiver, "teams") == [r"\[P1\] Opened: ProbeFailure on mail-01"]
     envelope, mail = mailbox.messages[0]
     assert envelope.rcpt_tos == ["comite@example.org"]
     assert mail["Subject"] == "Incidente grave: Email no funciona"
@@ -105,9 +106,7 @@ async def _scenario(server: SerenoProcess, receiver: Receiver, mailbox: Mailbox)
     await _post(server, {**ALERT, "status": "resolved"})
     await _until(lambda: len(_texts(receiver, "teams")) == 2, "Teams hears of the recovery")
     await _until(lambda: len(mailbox.messages) == 2, "the committee hears it is over")
-    assert _texts(receiver, "teams")[1] == "[P1] Resolved: ProbeFailure on 3 resources" or _texts(
-        receiver, "teams"
-    )[1].startswith("[P1] Resolved: ")
+    assert _texts(receiver, "teams")[1].startswith(r"\[P1\] Resolved: ")
     assert mailbox.messages[1][1]["Subject"] == "Fin del incidente grave: Email vuelve a funcionar"
     assert "desk" not in receiver.got  # another group's channel heard nothing
     # Once each: nothing was sent twice while the broken channel failed.

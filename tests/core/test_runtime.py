@@ -4,8 +4,11 @@ taken over by another consumer, and storage that goes away."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from core.bus import Entry, Stream
@@ -159,7 +162,8 @@ async def test_the_loop_rides_out_storage_trouble_and_takes_its_batch_back(
     await storage.bus.publish(Stream.ALERTS, ["a", "b"])
     stopping = asyncio.Event()
     loop = asyncio.create_task(run_stage(stage, storage.bus, "w", metrics, stopping, poll_s=0.05))
-    for _ in range(100):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         if await _recorded(storage) == ["a", "b"]:
             break
         await asyncio.sleep(0.05)
@@ -167,3 +171,15 @@ async def test_the_loop_rides_out_storage_trouble_and_takes_its_batch_back(
     await asyncio.wait_for(loop, 5)
     assert await _recorded(storage) == ["a", "b"]
     assert stage.calls == 1  # taken back at once, not after the hour-long idle threshold
+
+
+async def test_each_loop_says_which_stream_it_reads(
+    storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Notify runs two loops under one group name; the log tells them apart."""
+    stopping = asyncio.Event()
+    stopping.set()
+    _, metrics = _metrics()
+    with caplog.at_level(logging.INFO, logger="core.runtime"):
+        await run_stage(Recorder(storage.store), storage.bus, "w", metrics, stopping)
+    assert "stage recorder started on stream alerts as w" in caplog.messages

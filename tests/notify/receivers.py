@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass
@@ -84,5 +85,43 @@ def smtp_server() -> Iterator[Mailbox]:
     controller.start()
     try:
         yield mailbox
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Logins:
+    """What the authenticating SMTP server saw: each login tried, and whether it passed."""
+
+    user: bytes
+    password: bytes
+    tried: list[tuple[str, bytes, bool]] = field(default_factory=list)
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        del server, session, envelope
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        ok = (auth_data.login, auth_data.password) == (self.user, self.password)
+        self.tried.append((mechanism, auth_data.login, ok))
+        # handled=False: aiosmtpd then answers 535 itself (its default, True, answers nothing).
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+
+@contextmanager
+def secure_smtp_server(
+    tls: ssl.SSLContext, logins: Logins
+) -> Iterator[tuple[Mailbox, SMTP | None]]:
+    """A real SMTP server on loopback that refuses mail until the client has issued
+    STARTTLS (with `tls`) and logged in as `logins` says."""
+    mailbox = Mailbox(port=_free_port())
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=mailbox.port, tls_context=tls,
+        require_starttls=True, authenticator=logins, auth_required=True, auth_require_tls=True,
+    )  # fmt: skip
+    controller.start()
+    try:
+        yield mailbox, controller.smtpd
     finally:
         controller.stop()

@@ -101,7 +101,8 @@ async def test_each_channel_gets_its_format_and_a_failing_one_holds_back_none(  
                 [(teams, _)] = receiver.got["teams"]
                 card = teams["attachments"][0]
                 assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
-                assert card["content"]["body"][0]["text"] == "[P2] Opened: DiskFull on db-1"
+                # Markdown punctuation escaped: shown as written.
+                assert card["content"]["body"][0]["text"] == r"\[P2\] Opened: DiskFull on db-1"
 
                 [(envelope, mail)] = mailbox.messages
                 assert envelope.rcpt_tos == ["ops@example.org", "lead@example.org"]

@@ -3,12 +3,13 @@ tests/report/fixtures.py (the comments say how), with the day before and the wee
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from core.models import Priority, SlaTarget
+from core.models import Priority, SlaBreach, SlaTarget
 from report.compute import compute_daily
 from report.model import Breakdown, Figure, FlappingCheck, NoisyAlert
-from tests.report.fixtures import END, HOSTILE, WINDOW, sample
+from tests.report.fixtures import END, HOSTILE, WINDOW, at, sample, ticket
 
 
 def test_the_window_is_the_day_up_to_nine_in_madrid() -> None:
@@ -92,3 +93,34 @@ def test_crises_noise_flapping_recurring_and_runbooks() -> None:
         ("service", "email", ("INC-8", "INC-5", "INC-7", "INC-6", "INC-2", "INC-3")),
     ]
     assert [i.id for i in report.without_runbook] == ["INC-2", "INC-3"]
+
+
+def test_tickets_of_merged_incidents_count_nowhere_in_the_sla() -> None:
+    """INC-4 was merged into INC-1: its ticket, missed and breached, is left out of the
+    figures and of the breaches alike, and the report says how many were left out."""
+    data = sample()
+    duplicate = ticket(4, 3, response_due_at=at(2), resolution_due_at=at(1),
+                       breaches=(SlaBreach(target=SlaTarget.RESPONSE, due_at=at(2),
+                                           noticed_at=at(2)),))  # fmt: skip
+    sla = compute_daily(replace(data, tickets=(*data.tickets, duplicate)), WINDOW, END).sla
+    assert (sla.response_settled, sla.response_met) == (2, 1)
+    assert (sla.resolution_settled, sla.resolution_met) == (1, 0)
+    assert "TKT-4" not in {b.ticket_id for b in sla.breaches}
+    assert sla.merged_left_out == 1
+
+
+def test_a_ticket_resolved_before_its_response_was_due_was_answered() -> None:
+    """Closed before its response fell due, it can record no breach: it is not a miss."""
+    data = sample()
+    quick = ticket(9, 6, response_due_at=at(4), resolved_at=at(5))
+    sla = compute_daily(replace(data, tickets=(*data.tickets, quick)), WINDOW, END).sla
+    assert (sla.response_settled, sla.response_met) == (3, 2)
+
+
+def test_a_target_met_exactly_at_its_due_time_is_met() -> None:
+    data = sample()
+    on_time = ticket(9, 6, response_due_at=at(4), responded_at=at(4),
+                     resolution_due_at=at(3), resolved_at=at(3))  # fmt: skip
+    sla = compute_daily(replace(data, tickets=(*data.tickets, on_time)), WINDOW, END).sla
+    assert (sla.response_settled, sla.response_met) == (3, 2)
+    assert (sla.resolution_settled, sla.resolution_met) == (2, 1)

@@ -4,6 +4,7 @@ languages with times in Madrid time, and an alert's hostile text kept as text.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -79,3 +80,17 @@ def test_a_long_breach_list_shows_the_most_urgent_first_and_counts_the_rest(
         listed = text[text.index("TKT-") : text.index("+ 2 more")]
         assert "TKT-99" in listed
         assert first.ticket_id not in listed
+
+
+@pytest.mark.parametrize("report_format", [ReportFormat.HTML, ReportFormat.MARKDOWN])
+def test_no_nul_or_control_byte_from_an_alert_reaches_a_page(report_format: ReportFormat) -> None:
+    data = sample()
+    dirty = tuple(
+        i.model_copy(update={"title": "Disk\x00 full\x1b[31m\x7f", "group": "sis\x00temas"})
+        for i in data.incidents
+    )
+    report = compute_daily(replace(data, incidents=dirty), WINDOW, END)
+    text = render(report, report_format)
+    assert not [c for c in text if ord(c) < 32 and c not in "\t\n\r"]
+    assert "\x7f" not in text
+    assert "Disk full[31m" in text.replace("\\[", "[")

@@ -147,3 +147,23 @@ def test_a_flapping_check_is_a_candidate_for_tuning() -> None:
     assert [(c.incident_id, c.name, c.resource, c.count) for c in result.report.flapping] == (
         flapping
     )
+
+
+def test_the_switch_outage_report_agrees_with_itself() -> None:
+    """Replayed, the core switch's storm merges four incidents into their cause. Every SLA
+    response the report counts as missed is in its breach list, and the tickets it leaves
+    out (those of the merged incidents) are said so."""
+    settings = Settings(rules_dir=EXAMPLE_RULES, runbooks_dir=REPO / "runbooks")
+    replayed = asyncio.run(
+        run_replay(REPO / "examples" / "switch-outage" / "alerts.jsonl", settings,
+                   load_rules(EXAMPLE_RULES), report=True)
+    )  # fmt: skip
+    assert replayed.report is not None
+    sla = replayed.report.sla
+    merged = sum(1 for i in replayed.incidents if i.merged_into is not None)
+    assert merged > 0
+    missed = sla.response_settled - sla.response_met
+    assert missed == sum(1 for b in sla.breaches if b.target.value == "response")
+    assert sla.merged_left_out == merged
+    markdown = render(replayed.report, ReportFormat.MARKDOWN)
+    assert f"Left out today: {merged}." in markdown

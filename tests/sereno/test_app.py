@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -46,16 +47,44 @@ def webhook(group: str, *alerts: tuple[str, str], status: str = "firing") -> dic
     }
 
 
-async def wait_for(client: Client, path: str, ready: Callable[[Any], bool]) -> Any:
+WITHIN_S = 15.0
+"""How long a test waits for the background stages before it fails."""
+
+
+async def wait_for(
+    client: Client, path: str, ready: Callable[[Any], bool], within_s: float = WITHIN_S
+) -> Any:
     """Poll `path` until `ready(body)`; the stages run in the background of the app."""
     body: Any = None
-    for _ in range(200):
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
         response = await client.get(path)
         body = await response.json()
         if ready(body):
             return body
         await asyncio.sleep(0.02)
-    pytest.fail(f"{path} never became ready; last body: {body}")
+    pytest.fail(f"{path} not ready within {within_s}s; last body: {body}")
+
+
+def backlog(metrics: str) -> float:
+    """Entries unread or pending, over every stream and group, from a /metrics page."""
+    names = ("sereno_bus_backlog_unread{", "sereno_bus_backlog_pending{")
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith(names)
+    )
+
+
+async def wait_idle(client: Client, within_s: float = WITHIN_S) -> None:
+    """Wait until no stage has anything left to do: every group of every stream has read
+    and acknowledged everything. What a test checks after this will not change by itself."""
+    left = -1.0
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        left = backlog(await (await client.get("/metrics")).text())
+        if left == 0:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail(f"pipeline not idle within {within_s}s: {left:g} entries left")
 
 
 @pytest.fixture

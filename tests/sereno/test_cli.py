@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -82,16 +83,39 @@ def test_replay_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_rules_check_accepts_the_examples_and_sums_them_up(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("REDES_SLACK", "SISTEMAS_TEAMS", "SERVICE_DESK_WEBHOOK"):
+        monkeypatch.delenv(f"SERENO_{name}_URL", raising=False)
     assert main(["rules", "check", "--config", str(REPO / "sereno.yaml")]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith(f"rules in {REPO / 'rules'} are valid (13 files, version ")
-    assert out.rstrip().endswith(
+    summary, *warnings = capsys.readouterr().out.splitlines()
+    assert summary.startswith(f"rules in {REPO / 'rules'} are valid (13 files, version ")
+    assert summary.endswith(
         "): 11 services, 12 topology links, 2 sites, 2 correlation rules, 3 crisis rules, "
         "2 maintenance windows, 2 heartbeats, 2 routes, 1 mapping, 5 notification channels; "
         f"5 runbooks in {REPO / 'runbooks'} are valid"
     )
+    # Valid, but not every channel can deliver as configured here: each one says why.
+    assert len(warnings) == 5
+    assert all(w.startswith("warning: channel ") for w in warnings)
+
+
+def test_rules_check_names_the_channels_that_cannot_deliver(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SERENO_REDES_SLACK_URL", raising=False)
+    for name in ("SERENO_SISTEMAS_TEAMS_URL", "SERENO_SERVICE_DESK_WEBHOOK_URL"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9/x")
+    assert main(["rules", "check", "--config", str(REPO / "sereno.yaml")]) == 0
+    warnings = capsys.readouterr().out.splitlines()[1:]
+    tail = "; its messages are recorded as undeliverable"
+    example = "the SMTP host smtp.example.org is an example name (RFC 2606); set smtp.host"
+    unset = "environment variable SERENO_REDES_SLACK_URL is not set or empty"
+    assert warnings == [
+        f"warning: channel comite-crisis-mail cannot deliver: {example}{tail}",
+        f"warning: channel redes-chat cannot deliver: webhook URL: {unset}{tail}",
+        f"warning: channel redes-guardia-mail cannot deliver: {example}{tail}",
+    ]
 
 
 def test_rules_check_explains_every_problem_and_exits_2(
@@ -189,7 +213,7 @@ def test_a_redis_prefix_without_a_hash_tag_is_refused(
     config = _write_config(tmp_path, REPO / "rules")
     config.write_text(config.read_text() + "redis_prefix: sereno\n")
     assert main(["worker", "correlate", "--config", str(config), "--redis", "redis://x"]) == 2
-    assert "redis_prefix: Value error, start with a non-empty hash tag" in capsys.readouterr().err
+    assert "sereno.yaml:3: redis_prefix: start with a non-empty hash tag" in capsys.readouterr().err
 
 
 def test_rules_check_checks_the_runbooks_too(tmp_path: Path) -> None:
@@ -207,3 +231,10 @@ def test_rules_check_checks_the_runbooks_too(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert f"{runbooks / 'mail.md'}:4: applies_to.services: unknown service 'emial'" in done.stderr
+
+
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sereno {version('sereno')}"

@@ -37,6 +37,9 @@ async def test_the_runbook_follows_the_incident_into_ticket_and_notification(
     assert page.status == 200
     assert page.content_type == "text/html"
     assert "<li>Check whether the host answers ping" in await page.text()
+    # The header lists what the runbook applies to as a person writes it, not a Python list.
+    assert "applies to names: InstanceDown, HostDown, Unavailable by ICMP ping" in await page.text()
+    assert "[" not in (await page.text()).split("applies to")[1].split("</p>")[0]
     missing = await client.get("/runbooks/nope")
     assert missing.status == 404
     assert "nope" in (await missing.json())["error"]
