@@ -267,6 +267,12 @@ class Incident(Frozen):
     state_changes: tuple[StampDatetime, ...] = Field(
         default=(), description="When it last opened, resolved or reopened (flapping)"
     )
+    announced: bool = Field(
+        default=True, description="Told downstream (tickets, pages); not while it settles"
+    )
+    settles_at: AwareDatetime | None = Field(
+        default=None, description="When it is announced unless a cause absorbs it first"
+    )
     version: int = Field(default=1, description="Bumped on every change")
 
     @property

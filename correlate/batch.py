@@ -45,6 +45,8 @@ class Batch:
         self.reopened: set[str] = set()
         self.merged: set[str] = set()
         self.acknowledged: set[str] = set()
+        self.announced: set[str] = set()
+        """Incidents that stopped settling in this batch: announced as opened."""
         self.crisis_declared: set[str] = set()
         self.changed: set[str] = set()
         self.review: set[str] = set()

@@ -135,6 +135,24 @@ def open_incident(
     return draft
 
 
+def hold_back(draft: Draft, until: datetime) -> None:
+    """A new incident its cause may still absorb: it settles until `until` before anyone
+    is told (`correlation.settle`)."""
+    draft.update(announced=False, settles_at=until)
+    draft.note(draft.incident.opened_at, "settle",
+               f"settling until {until.strftime('%H:%M:%S')} UTC before it is announced: its "
+               "cause may still arrive (correlation.settle)")  # fmt: skip
+
+
+def announce(draft: Draft, now: datetime) -> None:
+    """It has settled without a cause absorbing it: tickets and pages follow now."""
+    if draft.resolved:
+        draft.update(settles_at=None)
+        return
+    draft.update(announced=True, settles_at=None)
+    draft.note(now, "settle", "settled without a cause absorbing it: announced")
+
+
 def link_runbook(draft: Draft, runbook: Runbook, now: datetime) -> None:
     """The runbook that applies, linked with its first steps so the ticket can carry them."""
     draft.update(runbook=runbook.name, runbook_title=runbook.title,

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.bus import Entry, Stream
 from core.clock import Clock
@@ -305,6 +305,9 @@ class CorrelateStage:
             grouping.key, grouping.rule, grouping.why, placement.site, owned.group, owned.why
         )  # fmt: skip
         opened = lifecycle.open_incident(incident_id, origin, arrival, rules, now)
+        settle = rules.correlation.settle
+        if settle > timedelta(0) and next(rules.topology.ancestors(arrival.alert.resource), None):
+            lifecycle.hold_back(opened, now + settle)
         batch.add_new(opened)
         runbooks = self._rules.runbooks
         runbook = runbooks.for_alert(arrival.alert, arrival.service) if runbooks else None
@@ -367,12 +370,18 @@ class CorrelateStage:
             )
 
     async def _on_tick(self, batch: Batch, rules: Rules) -> None:
-        """Time has passed: hold-downs end, silent monitors open incidents, timers are due."""
+        """Time has passed: settled incidents are announced, hold-downs end, silent monitors
+        open incidents, timers are due."""
         now = self._clock.now()
         for due in await self._store.incidents_due(now):
             draft = batch.drafts.get(due.id) or await batch.draft(due.id)
             if draft is None:
                 continue
+            settles_at = draft.incident.settles_at
+            if settles_at is not None and settles_at <= now:
+                lifecycle.announce(draft, now)
+                batch.announced.add(draft.id)
+                batch.put(draft)
             ends = lifecycle.hold_ends(draft.incident, rules)
             if ends is not None and ends <= now and draft.incident.firing_count == 0:
                 why = "its alerts stayed resolved through the " + (
@@ -400,7 +409,11 @@ class CorrelateStage:
         for incident_id in sorted(batch.review):
             draft = batch.drafts[incident_id]
             incident = draft.incident
-            rule = crisis.crisis_rule(incident, rules, now, site_counts.get(incident.site, 0))
+            rule = (
+                crisis.crisis_rule(incident, rules, now, site_counts.get(incident.site, 0))
+                if incident.announced
+                else None  # the committee hears of it once it is announced, if ever
+            )
             if rule is not None:
                 lifecycle.declare_crisis(draft, rule.name, rule.describe(), now)
                 batch.put(draft)
@@ -414,6 +427,7 @@ class CorrelateStage:
                 for m in (
                     lifecycle.hold_ends(incident, rules),
                     crisis.next_check(incident, rules, now),
+                    incident.settles_at,
                 )
                 if m is not None
             ]
@@ -454,7 +468,7 @@ def _changes(batch: Batch, now: datetime) -> Changes:
         changes.tallies.update(
             ((incident_id, dim, value), n) for (dim, value), n in draft.deltas.items() if n
         )
-        if incident_id in batch.changed and incident_id not in unseen:
+        if incident_id in batch.changed and incident_id not in unseen and incident.announced:
             changes.publish.append((Stream.INCIDENTS, _event(batch, draft, incident, story, now)))
     changes.suppressions = batch.suppressions
     changes.heartbeats = batch.heartbeats
@@ -468,7 +482,7 @@ def _event(
 ) -> str:  # fmt: skip
     if incident.id in batch.merged:
         kind = IncidentEventKind.MERGED
-    elif incident.id in batch.opened:
+    elif incident.id in batch.opened or incident.id in batch.announced:
         kind = IncidentEventKind.OPENED
     elif incident.status is IncidentStatus.RESOLVED:
         kind = IncidentEventKind.RESOLVED

@@ -52,6 +52,13 @@ class CorrelationRules(Section):
         description="Incidents opened this long before their root cause's alert arrived are "
         "merged into the cause's incident as symptoms.",
     )
+    settle: Duration = Field(
+        default=timedelta(0),
+        description="A new incident that its cause may still absorb (its resource sits "
+        "behind another in the topology) waits this long before it is announced: no ticket, "
+        "page or crisis until then; merged or resolved meanwhile, it never is. Like "
+        "Alertmanager's group_wait: seconds of delay against a flood of pages.",
+    )
     flapping: FlappingRules = FlappingRules()
     rules: list[CorrelationRule] = Field(
         default_factory=list,

@@ -180,6 +180,8 @@ REASONED = {
     "resolved": r"^resolved: (all \d+ alerts resolved|its alerts stayed resolved through the "
     r"(hold-down|calm period)|merged into INC-\d+: .+ \(.+ depends on .+\))$",
     "reopened": r"^reopened by .+: \d+s after it resolved, within the reopen window of \d+s$",
+    "settle": r"^(settling until .+ UTC before it is announced: its cause may still arrive "
+    r"\(correlation\.settle\)|settled without a cause absorbing it: announced)$",
     "flapping": r"^.+ is flapping: (.+ \(correlation\.flapping\).*|[\w-]+ says so); the "
     r"incident resolves only after its alerts stay resolved for \w+$",
     "hold-down": r"^(all alerts resolved; resolves at .+ \((hold-down|calm period of a "

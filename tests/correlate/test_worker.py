@@ -211,3 +211,88 @@ async def test_a_firing_alert_that_rises_in_severity_raises_its_incident(
     assert [getattr(e, "kind", None) for e in events] == [
         IncidentEventKind.OPENED, IncidentEventKind.UPDATED,
     ]  # fmt: skip
+
+
+async def test_symptoms_that_settle_before_their_cause_are_never_announced(
+    storage: Storage, rules: Rules
+) -> None:
+    # Hosts behind the core switch alert 10 s before the switch itself. With a settle
+    # window their incidents wait: the switch's alert absorbs them, and only the switch's
+    # incident is announced, once the window has passed. Nobody gets a page per host.
+    settled = rules.model_copy(
+        update={"correlation": rules.correlation.model_copy(
+            update={"settle": timedelta(seconds=30)})}
+    )  # fmt: skip
+    registry = CollectorRegistry()
+    runtime = make_runtime_metrics(registry)
+    clock = VirtualClock(T0)
+    stage = CorrelateStage(
+        storage.store, RulesRef(settled), clock, make_correlate_metrics(registry), runtime
+    )
+    await storage.bus.publish(
+        Stream.ALERTS, [_received("w1", "srv-mad-00001"), _received("w2", "srv-mad-00002")]
+    )
+    await drain([stage], storage.bus, runtime)
+    clock.advance(timedelta(seconds=10))
+    await storage.bus.publish(Stream.ALERTS, [_received("sw", "sw-mad-core-1")])
+    await drain([stage], storage.bus, runtime)
+    assert await storage.bus.read(Stream.INCIDENTS, "probe", "p", 100) == []  # all settling
+    clock.advance(timedelta(seconds=35))
+    await tick(storage.bus, clock)
+    await drain([stage], storage.bus, runtime)
+
+    events = [
+        e for e in (
+            IncidentsEntry.model_validate_json(x.body).root
+            for x in await storage.bus.read(Stream.INCIDENTS, "probe", "p", 100)
+        )
+        if isinstance(e, IncidentEvent)
+    ]  # fmt: skip
+    [opened] = events
+    assert opened.kind is IncidentEventKind.OPENED
+    assert opened.incident.title == "HostDown on sw-mad-core-1 (+2 symptoms)"
+    assert opened.incident.announced
+    merged = [
+        i for i in await storage.store.list_incidents(IncidentFilter())
+        if i.merged_into == opened.incident.id
+    ]  # fmt: skip
+    assert len(merged) == 2
+    assert not any(i.announced for i in merged)
+
+
+async def test_an_incident_no_cause_absorbs_is_announced_when_it_has_settled(
+    storage: Storage, rules: Rules
+) -> None:
+    settled = rules.model_copy(
+        update={"correlation": rules.correlation.model_copy(
+            update={"settle": timedelta(seconds=30)})}
+    )  # fmt: skip
+    registry = CollectorRegistry()
+    runtime = make_runtime_metrics(registry)
+    clock = VirtualClock(T0)
+    stage = CorrelateStage(
+        storage.store, RulesRef(settled), clock, make_correlate_metrics(registry), runtime
+    )
+    await storage.bus.publish(Stream.ALERTS, [_received("w1", "srv-mad-00001")])
+    await drain([stage], storage.bus, runtime)
+    for seconds in (15, 30):
+        clock.advance_to(T0 + timedelta(seconds=seconds))
+        await tick(storage.bus, clock)
+        await drain([stage], storage.bus, runtime)
+    kinds = [
+        (getattr(e, "kind", "tick"), e.at)
+        for e in (
+            IncidentsEntry.model_validate_json(x.body).root
+            for x in await storage.bus.read(Stream.INCIDENTS, "probe", "p", 100)
+        )
+    ]  # fmt: skip
+    assert kinds == [
+        ("tick", T0 + timedelta(seconds=15)),
+        (IncidentEventKind.OPENED, T0 + timedelta(seconds=30)),
+        ("tick", T0 + timedelta(seconds=30)),
+    ]
+    # A host with nothing upstream of it is announced at once, as without the window.
+    await storage.bus.publish(Stream.ALERTS, [_received("lone", "db-1")])
+    await drain([stage], storage.bus, runtime)
+    [event] = await storage.bus.read(Stream.INCIDENTS, "probe", "p", 100)
+    assert IncidentsEntry.model_validate_json(event.body).root.kind is IncidentEventKind.OPENED  # type: ignore[union-attr]
