@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
 from aiohttp import web
 
 from core.errors import Retry, StorageUnavailableError
 from core.models import Alert
 from ingest.adapters import cloudwatch, pagerduty
+from ingest.body import FORM, answer_and_close, parse_form, parse_json, read_body
 from ingest.guard import Guard, RefusedError
 from ingest.problems import FieldProblem, PayloadError
 from ingest.receiver import Receiver
@@ -25,8 +25,13 @@ GUARD = web.AppKey("guard", Guard)
 CONFIRMER = web.AppKey("sns_confirmer", Confirmer)
 _SNS_HANDSHAKES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmation"})
 _JSON_TYPES = frozenset({"application/json", "application/vnd.api+json"})
-# Amazon SNS posts its JSON as text/plain.
-_CONTENT_TYPES = {"cloudwatch": _JSON_TYPES | {"text/plain"}}
+# Amazon SNS posts its JSON as text/plain; a Nagios or Icinga notification command may post
+# form fields (curl -d), and Datadog does with "Encode as form".
+_CONTENT_TYPES = {
+    "cloudwatch": _JSON_TYPES | {"text/plain"},
+    "nagios": _JSON_TYPES | {FORM},
+    "datadog": _JSON_TYPES | {FORM},
+}
 
 Reply = Callable[[list[Alert]], web.Response]
 ErrorReply = Callable[[int, str, list[FieldProblem]], web.Response]
@@ -54,25 +59,14 @@ def _accepted(alerts: list[Alert]) -> web.Response:
 SERENO_DIALECT = Dialect(reply=_accepted)
 
 
-def parse_json(body: bytes) -> object:
-    """Strict JSON: orjson refuses invalid UTF-8, lone surrogates, NaN and nesting deeper
-    than 1024, any of which would otherwise fail later, far from the sender's mistake."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        where = f"{e.msg} at line {e.lineno} column {e.colno}"
-        raise PayloadError(
-            f"body is not valid JSON: {where}", [FieldProblem("(body)", where)], status=400
-        ) from e
-
-
 def _check_envelope(request: web.Request, source: str, max_body_bytes: int) -> None:
     """Refuse what is wrong before reading the body: its type and its announced size."""
     allowed = _CONTENT_TYPES.get(source, _JSON_TYPES)
     if request.content_type not in allowed:
+        kinds = " or ".join(sorted(allowed - {"application/vnd.api+json"}))
         raise PayloadError(
-            f"Content-Type must be application/json, not '{request.content_type}'",
-            [FieldProblem("Content-Type", "send application/json")],
+            f"Content-Type for source '{source}' must be {kinds}, not '{request.content_type}'",
+            [FieldProblem("Content-Type", f"send {kinds}")],
             status=415,
         )
     if request.content_length is not None and request.content_length > max_body_bytes:
@@ -84,15 +78,20 @@ def _check_envelope(request: web.Request, source: str, max_body_bytes: int) -> N
         )
 
 
+def _decode(request: web.Request, body: bytes) -> object:
+    return parse_form(body) if request.content_type == FORM else parse_json(body)
+
+
 async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> list[Alert]:
     receiver, guard = request.app[RECEIVER], request.app[GUARD]
     receiver.check_source(source)
     guard.check_token(source, request.headers, request.query)
-    _check_envelope(request, source, receiver.limits.max_body_bytes)
-    body = await request.read()
+    limits = receiver.limits
+    _check_envelope(request, source, limits.max_body_bytes)
+    body = await read_body(request, limits.max_body_bytes, limits.body_timeout_s)
     guard.check_signature(source, request.headers, body)
     guard.check_rate(source, dialect.rate_limit_status)
-    return receiver.adapt(source, parse_json(body))
+    return receiver.adapt(source, _decode(request, body))
 
 
 async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Response:
@@ -110,7 +109,10 @@ async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Res
         return _refused(receiver, source, dialect, e)
     except PayloadError as e:
         receiver.rejected(source, e.status)
-        return dialect.error(e.status, e.message, e.problems)
+        response = dialect.error(e.status, e.message, e.problems)
+        if e.close:
+            await answer_and_close(request, response)
+        return response
     except StorageUnavailableError:
         # Storage trouble is ours, not the sender's: answer 503 so it retries.
         log.exception("cannot store alerts from %s", source)
@@ -172,7 +174,9 @@ async def receive_cloudwatch(request: web.Request) -> web.Response:
         guard.check_token(cloudwatch.SOURCE, request.headers, request.query)
         _check_envelope(request, cloudwatch.SOURCE, receiver.limits.max_body_bytes)
         guard.check_rate(cloudwatch.SOURCE)
-        handshake = cloudwatch.subscription_request(parse_json(await request.read()))
+        limits = receiver.limits
+        body = await read_body(request, limits.max_body_bytes, limits.body_timeout_s)
+        handshake = cloudwatch.subscription_request(parse_json(body))
     except RefusedError as e:
         return _refused(receiver, cloudwatch.SOURCE, SERENO_DIALECT, e)
     except PayloadError as e:
