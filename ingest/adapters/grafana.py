@@ -1,4 +1,5 @@
-"""Grafana unified alerting, webhook contact point (payload version 1).
+"""Grafana unified alerting, webhook contact point (payload version 1); the webhook of
+Grafana's legacy alerting is read by ingest/adapters/grafana_legacy.py.
 
 https://grafana.com/docs/grafana/latest/alerting/configure-notifications/manage-contact-points/integrations/webhook-notifier/
 
@@ -13,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.models import Alert, AlertStatus, AwareDatetime
-from ingest.adapters import AdapterContext
+from ingest.adapters import AdapterContext, grafana_legacy
 from ingest.adapters.labelled import Labelled, require_alertnames, to_alert
 from ingest.problems import from_validation
 
@@ -43,6 +44,8 @@ class _GrafanaWebhook(BaseModel):
 
 
 def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
+    if grafana_legacy.is_legacy(payload):
+        return grafana_legacy.parse(payload, ctx)
     try:
         hook = _GrafanaWebhook.model_validate(payload)
     except ValidationError as e:

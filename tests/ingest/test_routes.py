@@ -218,3 +218,19 @@ async def test_a_form_post_to_a_json_only_source_gets_415_naming_the_types(
     response = await client.post("/api/v1/alerts/alertmanager", data=b"a=b", headers=FORM)
     assert response.status == 415
     assert "application/json" in (await response.json())["error"]
+
+
+async def test_grafana_legacy_and_datadog_default_and_form_bodies_are_accepted(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await _client(aiohttp_client, tmp_path, IngestSettings())
+    for source, name in (
+        ("grafana", "grafana_legacy_alerting.json"),
+        ("datadog", "datadog_default_triggered.json"),
+    ):
+        response = await client.post(f"/api/v1/alerts/{source}", json=_golden(name))
+        assert response.status == 202, (name, await response.text())
+        assert (await response.json())["accepted"] == 1
+    form = (GOLDEN / "datadog_custom.form").read_bytes()
+    response = await client.post("/api/v1/alerts/datadog", data=form, headers=FORM)
+    assert response.status == 202, await response.text()
