@@ -21,6 +21,7 @@ from ingest.adapters import (
     datadog,
     generic,
     grafana,
+    kibana,
     mapped,
     nagios,
     pagerduty,
@@ -41,6 +42,7 @@ ADAPTERS: Mapping[str, Adapter] = {
     datadog.SOURCE: datadog.parse,
     zabbix.SOURCE: zabbix.parse,
     nagios.SOURCE: nagios.parse,
+    kibana.SOURCE: kibana.parse,
 }
 
 
