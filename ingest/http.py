@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from core.errors import Retry, StorageUnavailableError
-from core.models import Alert
 from ingest.adapters import cloudwatch, pagerduty
 from ingest.body import FORM, answer_and_close, parse_form, parse_json, read_body
 from ingest.guard import Guard, RefusedError
 from ingest.problems import FieldProblem, PayloadError
-from ingest.receiver import Receiver
+from ingest.receiver import Intake, Receiver
 from ingest.sns import Confirmer
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ _CONTENT_TYPES = {
     "datadog": _JSON_TYPES | {FORM},
 }
 
-Reply = Callable[[list[Alert]], web.Response]
+Reply = Callable[[Intake], web.Response]
 ErrorReply = Callable[[int, str, list[FieldProblem]], web.Response]
 
 
@@ -52,8 +51,13 @@ class Dialect:
     rate_limit_status: int = 503
 
 
-def _accepted(alerts: list[Alert]) -> web.Response:
-    return web.json_response({"accepted": len(alerts)}, status=202)
+def _accepted(intake: Intake) -> web.Response:
+    body: dict[str, object] = {"accepted": len(intake.alerts)}
+    if intake.refused:
+        # Stored what was good; the sender learns what was not, without a retry that
+        # would store the good alerts twice.
+        body["refused"] = [r.as_json() for r in intake.refused]
+    return web.json_response(body, status=202)
 
 
 SERENO_DIALECT = Dialect(reply=_accepted)
@@ -82,7 +86,7 @@ def _decode(request: web.Request, body: bytes) -> object:
     return parse_form(body) if request.content_type == FORM else parse_json(body)
 
 
-async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> list[Alert]:
+async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> Intake:
     receiver, guard = request.app[RECEIVER], request.app[GUARD]
     receiver.check_source(source)
     guard.check_token(source, request.headers, request.query)
@@ -91,7 +95,7 @@ async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> l
     body = await read_body(request, limits.max_body_bytes, limits.body_timeout_s)
     guard.check_signature(source, request.headers, body)
     guard.check_rate(source, dialect.rate_limit_status)
-    return receiver.adapt(source, _decode(request, body))
+    return receiver.intake(source, _decode(request, body))
 
 
 async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Response:
@@ -103,8 +107,8 @@ async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Res
         return _refused(receiver, source, dialect, e)
     guard.in_flight += 1
     try:
-        alerts = await _read_alerts(request, source, dialect)
-        await receiver.store(source, alerts)
+        intake = await _read_alerts(request, source, dialect)
+        await receiver.store(source, intake.alerts)
     except RefusedError as e:
         return _refused(receiver, source, dialect, e)
     except PayloadError as e:
@@ -123,7 +127,7 @@ async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Res
         )  # fmt: skip
     finally:
         guard.in_flight -= 1
-    return dialect.reply(alerts)
+    return dialect.reply(intake)
 
 
 def _refused(receiver: Receiver, source: str, dialect: Dialect, e: RefusedError) -> web.Response:
@@ -138,7 +142,7 @@ async def receive_alerts(request: web.Request) -> web.Response:
     return await ingest(request, request.match_info["source"], SERENO_DIALECT)
 
 
-def _alertmanager_ok(_: list[Alert]) -> web.Response:
+def _alertmanager_ok(_: Intake) -> web.Response:
     return web.Response(status=200)  # as Alertmanager answers postAlerts
 
 
@@ -153,8 +157,8 @@ def _pagerduty_error(status: int, _: str, problems: list[FieldProblem]) -> web.R
     return web.json_response(body, status=400 if 400 <= status < 500 and status != 429 else status)
 
 
-def _pagerduty_ok(alerts: list[Alert]) -> web.Response:
-    return web.json_response(pagerduty.success_body(alerts[0].source_id), status=202)
+def _pagerduty_ok(intake: Intake) -> web.Response:
+    return web.json_response(pagerduty.success_body(intake.alerts[0].source_id), status=202)
 
 
 PAGERDUTY_DIALECT = Dialect(reply=_pagerduty_ok, error=_pagerduty_error, rate_limit_status=429)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
@@ -28,6 +29,7 @@ from ingest.adapters import (
     prometheus,
     zabbix,
 )
+from ingest.adapters.batch import PartlyRefusedError, Refusal
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,14 @@ class UnknownSourceError(PayloadError):
             [FieldProblem("source", f"write one of: {known}")],
             status=404,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What one request brought: the alerts accepted, and the items of a batch refused."""
+
+    alerts: list[Alert]
+    refused: list[Refusal] = field(default_factory=list)
 
 
 class Receiver:
@@ -83,15 +93,23 @@ class Receiver:
             raise UnknownSourceError(source, self._rules.current.mappings)
 
     def adapt(self, source: str, payload: object) -> list[Alert]:
-        """Canonical alerts from a source's parsed payload; PayloadError when it is wrong."""
+        """Canonical alerts from a source's parsed payload; PayloadError when it is wrong.
+        The good alerts of a batch whose other items are refused are returned."""
+        return self.intake(source, payload).alerts
+
+    def intake(self, source: str, payload: object) -> Intake:
+        """`adapt`, saying also which items of a batch were refused and why."""
         self.check_source(source)
         rules = self._rules.current
         context = AdapterContext(self._clock.now(), rules)
+        refused: list[Refusal] = []
         try:
             if source in ADAPTERS:
                 alerts = ADAPTERS[source](payload, context)
             else:  # built-in receivers win: a mapping cannot take over their names
                 alerts = mapped.parse(source, rules.mappings[source], payload, context)
+        except PartlyRefusedError as e:
+            alerts, refused = e.alerts, e.refusals
         except ValidationError as e:
             # The adapter read the payload, but what it says breaks the canonical model's
             # limits (a 100 KiB label, a start in 1970): still the sender's to fix.
@@ -103,7 +121,7 @@ class Receiver:
                 [FieldProblem("alerts", "too many alerts in one request")],
                 status=413,
             )
-        return alerts
+        return Intake(alerts, refused)
 
     async def store(self, source: str, alerts: list[Alert]) -> None:
         """Append `alerts` to the alerts stream; durable when this returns."""

@@ -3,7 +3,6 @@ Grafana share this shape, so they share how it becomes an `Alert`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,15 +34,13 @@ def end_time(value: datetime | None) -> datetime | None:
     return None if value is None or value.year == _GO_ZERO_YEAR else value
 
 
-def require_alertnames(labels: Sequence[dict[str, str]], what: str) -> None:
-    """Every alert of these families is named by its alertname label."""
-    missing = [
-        FieldProblem(f"alerts[{i}].labels.alertname", "missing: every alert needs an alertname")
-        for i, each in enumerate(labels)
-        if not each.get("alertname")
-    ]
-    if missing:
-        raise PayloadError(f"invalid {what}: alerts without alertname", missing)
+def require_alertname(labels: dict[str, str], what: str) -> None:
+    """One alert of these families is named by its alertname label."""
+    if not labels.get("alertname"):
+        raise PayloadError(
+            f"invalid {what}: alert without alertname",
+            [FieldProblem("labels.alertname", "missing: every alert needs an alertname")],
+        )
 
 
 def to_alert(source: str, item: Labelled, ctx: AdapterContext) -> Alert:
