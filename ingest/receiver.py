@@ -15,6 +15,7 @@ from core.metrics import IngestMetrics
 from core.models import Alert, AlertReceived
 from core.rules import RulesRef
 from ingest.adapters import (
+    UNMAPPED_SEVERITY,
     Adapter,
     AdapterContext,
     alertmanager,
@@ -33,6 +34,10 @@ from ingest.adapters.batch import PartlyRefusedError, Refusal
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 log = logging.getLogger(__name__)
+
+UNMAPPED_VALUES_PER_SOURCE = 50
+"""Distinct unmapped words counted by name per source; the rest count as (other), so a
+sender cannot grow the metric without bound."""
 
 ADAPTERS: Mapping[str, Adapter] = {
     alertmanager.SOURCE: alertmanager.parse,
@@ -82,6 +87,7 @@ class Receiver:
         self._clock = clock
         self._metrics = metrics
         self.limits = limits
+        self._unmapped_seen: dict[str, set[str]] = {}
 
     @property
     def sns_confirm_topics(self) -> tuple[str, ...]:
@@ -130,6 +136,16 @@ class Receiver:
                 Stream.ALERTS, [AlertReceived(alert=a).model_dump_json() for a in alerts]
             )
         self._metrics.alerts_received.labels(source).inc(len(alerts))
+        for alert in alerts:
+            if UNMAPPED_SEVERITY in alert.labels:
+                self._count_unmapped(source, alert.labels[UNMAPPED_SEVERITY])
+
+    def _count_unmapped(self, source: str, word: str) -> None:
+        seen = self._unmapped_seen.setdefault(source, set())
+        if word not in seen and len(seen) < UNMAPPED_VALUES_PER_SOURCE:
+            seen.add(word)
+        value = word if word in seen else "(other)"
+        self._metrics.unmapped_severity.labels(source, value).inc()
 
     async def accept(self, source: str, payload: object) -> int:
         """Adapt and store; returns how many alerts were accepted."""

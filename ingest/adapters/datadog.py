@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from core.models import Alert, AlertStatus
-from ingest.adapters import AdapterContext, stable_fingerprint
+from ingest.adapters import AdapterContext, stable_fingerprint, unmapped_severity
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 SOURCE = "datadog"
@@ -126,6 +126,8 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
     monitor = event.alert_id or name
     identity = {"alert": event.alert_id} if event.alert_id else {"monitor": name}
     source_id = f"{monitor}/{scope}" if scope else monitor
+    word = _severity_word(event, transition)
+    labels |= unmapped_severity(ctx.rules, SOURCE, word)
     status = (
         AlertStatus.RESOLVED if transition.strip().lower() in _RECOVERED else AlertStatus.FIRING
     )
@@ -138,7 +140,7 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
             name=name[:512],
             resource=ctx.rules.resources.normalize(event.hostname or _host(labels, scope))[:512],
             service=labels.get("service", "")[:512],
-            severity=ctx.rules.severity_of(SOURCE, _severity_word(event, transition)),
+            severity=ctx.rules.severity_of(SOURCE, word),
             labels=labels,
             annotations=_annotations(event, transition),
             summary=(event.body or event.title)[:8192],

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from core.models import Alert, AlertStatus, AwareDatetime
-from ingest.adapters import AdapterContext, stable_fingerprint
+from ingest.adapters import AdapterContext, stable_fingerprint, unmapped_severity
 from ingest.adapters.batch import each_item
 from ingest.problems import from_validation
 
@@ -60,7 +60,7 @@ def _one(a: _GenericAlert, ctx: AdapterContext) -> Alert:
         resource=ctx.rules.resources.normalize(a.resource),
         service=a.service,
         severity=ctx.rules.severity_of(SOURCE, a.severity),
-        labels=a.labels,
+        labels=a.labels | unmapped_severity(ctx.rules, SOURCE, a.severity),
         annotations=a.annotations,
         summary=a.summary or a.name,
         starts_at=a.starts_at or ctx.received_at,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.models import Alert, AlertStatus
-from ingest.adapters import AdapterContext, first_label, unicode_fingerprint
+from ingest.adapters import AdapterContext, first_label, unicode_fingerprint, unmapped_severity
 from ingest.adapters.labelled import RESOURCE_LABELS, SERVICE_LABELS
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
@@ -82,6 +82,7 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
     labels = {**shared, **note.tags, "alertname": note.ruleName}
     labels = {k[:256]: v[:_LABEL_VALUE_MAX] for k, v in list(labels.items())[:200]}
     rules = ctx.rules
+    word = labels.get(rules.severity_label(SOURCE))
     identity = {"org": note.orgId, "rule": note.ruleId}
     annotations = {
         name: value[:_LABEL_VALUE_MAX]
@@ -99,8 +100,8 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
             name=note.ruleName[:512],
             resource=rules.resources.normalize(first_label(labels, *RESOURCE_LABELS))[:512],
             service=first_label(labels, *SERVICE_LABELS)[:512],
-            severity=rules.severity_of(SOURCE, labels.get(rules.severity_label(SOURCE))),
-            labels=labels,
+            severity=rules.severity_of(SOURCE, word),
+            labels=labels | unmapped_severity(rules, SOURCE, word),
             annotations=annotations,
             summary=(note.message or note.title or note.ruleName)[:8192],
             starts_at=ctx.received_at,

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.models import EARLIEST, Alert, AlertStatus
-from ingest.adapters import AdapterContext, first_label, unicode_fingerprint
+from ingest.adapters import AdapterContext, first_label, unicode_fingerprint, unmapped_severity
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 SOURCE = "kibana"
@@ -143,7 +143,7 @@ def _alert(body: _Body, item: _KibanaAlert, ctx: AdapterContext) -> Alert:
         )[:512],
         service=(labels.get("service") or "")[:512],
         severity=ctx.rules.severity_of(SOURCE, word or None),
-        labels=labels,
+        labels=labels | unmapped_severity(ctx.rules, SOURCE, word),
         annotations=_annotations(item, group, context),
         summary=(item.reason or first_label(context, "reason", "message", "title") or rule.name)[
             :8192

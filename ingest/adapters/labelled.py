@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.models import Alert, AlertStatus
-from ingest.adapters import AdapterContext, first_label, stable_fingerprint
+from ingest.adapters import AdapterContext, first_label, stable_fingerprint, unmapped_severity
 from ingest.problems import FieldProblem, PayloadError
 
 RESOURCE_LABELS = ("host", "hostname", "instance", "node", "pod")
@@ -48,6 +48,7 @@ def to_alert(source: str, item: Labelled, ctx: AdapterContext) -> Alert:
     rules = ctx.rules
     fingerprint = stable_fingerprint(source, item.labels)
     name = item.labels["alertname"]
+    word = item.labels.get(rules.severity_label(source))
     return Alert(
         source=source,
         source_id=item.source_id or fingerprint.partition(":")[2],
@@ -56,8 +57,8 @@ def to_alert(source: str, item: Labelled, ctx: AdapterContext) -> Alert:
         name=name[:512],
         resource=rules.resources.normalize(first_label(item.labels, *RESOURCE_LABELS))[:512],
         service=first_label(item.labels, *SERVICE_LABELS)[:512],
-        severity=rules.severity_of(source, item.labels.get(rules.severity_label(source))),
-        labels=item.labels,
+        severity=rules.severity_of(source, word),
+        labels=item.labels | unmapped_severity(rules, source, word),
         annotations=item.annotations,
         summary=(first_label(item.annotations, *SUMMARY_ANNOTATIONS) or name)[:8192],
         starts_at=item.starts_at,
