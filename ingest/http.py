@@ -184,7 +184,10 @@ async def receive_cloudwatch(request: web.Request) -> web.Response:
     except RefusedError as e:
         return _refused(receiver, cloudwatch.SOURCE, SERENO_DIALECT, e)
     except PayloadError as e:
-        return error_response(e.status, e.message, e.problems)
+        response = error_response(e.status, e.message, e.problems)
+        if e.close:
+            await answer_and_close(request, response)
+        return response
     return await _answer_handshake(request, handshake)
 
 

@@ -109,7 +109,7 @@ def _canonical(payload: object) -> object:
     given = {str(k).strip().strip("$").lower(): v for k, v in payload.items()}
     out = {k: v for k, v in given.items() if k in _ALIASES or k == "source"}
     for name, aliases in _ALIASES.items():
-        if name not in out:
+        if out.get(name) in (None, ""):
             found = next((given[a] for a in aliases if given.get(a) not in (None, "")), None)
             if found is not None:
                 out[name] = found

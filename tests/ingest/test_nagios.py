@@ -424,3 +424,10 @@ def test_macro_names_with_dollars_and_runtime_macros(
 def test_an_implausible_icinga_date_names_the_field(rules: Rules) -> None:
     body = _golden("icinga2_mail_service_env.json") | {"LONGDATETIME": "1999-01-01 00:00:00 +0000"}
     assert _fields(body, rules) == {"long_date_time"}
+
+
+def test_an_empty_sereno_field_gives_way_to_a_filled_alias(rules: Rules) -> None:
+    body = {"type": "PROBLEM", "host": "h", "service": "", "SERVICEDESC": "HTTP",
+            "state": "", "SERVICESTATE": "CRITICAL"}  # fmt: skip
+    alert = _parse(body, rules)
+    assert (alert.name, alert.severity) == ("HTTP", Severity.CRITICAL)
