@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.models import EARLIEST, Alert, AlertStatus
 from ingest.adapters import AdapterContext, first_label, unicode_fingerprint, unmapped_severity
+from ingest.adapters.batch import each_item
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 SOURCE = "kibana"
@@ -91,7 +92,7 @@ class _Body(BaseModel):
 
     rule: _Rule
     alert: _KibanaAlert | None = None
-    alerts: list[_KibanaAlert] | None = None
+    alerts: list[Any] | None = None  # each read alone, so one bad alert costs only itself
     context: dict[str, Any] = Field(default_factory=dict)
     date: str = ""
     severity: str = ""
@@ -108,12 +109,18 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
             "invalid Kibana webhook: it names no alert",
             [FieldProblem("alert", "write alert (for each alert) or alerts (a summary)")],
         )
-    items = [body.alert] if body.alert is not None else (body.alerts or [])
-    return [
-        _alert(body, item, ctx)
-        for item in items
-        if (item.status or item.actionGroup).strip().lower() != _UNTRACKED
-    ]
+    if body.alert is not None:
+        return [] if _untracked(body.alert) else [_alert(body, body.alert, ctx)]
+    return each_item(body.alerts or [], lambda item: _summarised(body, item, ctx), "Kibana summary")
+
+
+def _summarised(body: _Body, item: object, ctx: AdapterContext) -> Alert | None:
+    alert = _KibanaAlert.model_validate(item)
+    return None if _untracked(alert) else _alert(body, alert, ctx)
+
+
+def _untracked(item: _KibanaAlert) -> bool:
+    return (item.status or item.actionGroup).strip().lower() == _UNTRACKED
 
 
 def _alert(body: _Body, item: _KibanaAlert, ctx: AdapterContext) -> Alert:

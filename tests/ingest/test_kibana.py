@@ -19,6 +19,7 @@ from core.config import IngestSettings, Settings
 from core.models import Alert, AlertStatus, Severity
 from core.rules import Rules
 from ingest.adapters import AdapterContext, kibana
+from ingest.adapters.batch import PartlyRefusedError
 from sereno.app import create_app
 from tests.conftest import EXAMPLE_RULES, REPO, T0
 from tests.ingest.kit import (
@@ -133,3 +134,12 @@ async def test_the_kibana_route_accepts_a_summary(
     assert (await response.json())["accepted"] == 2
     body = await wait_for(client, "/api/v1/incidents", lambda b: b["count"] >= 1)
     assert {a["source"] for i in body["incidents"] for a in i["alerts"]} == {"kibana"}
+
+
+def test_a_bad_alert_in_a_summary_costs_only_itself(rules: Rules) -> None:
+    body = golden("kibana_summary.json")
+    body["alerts"][0].pop("id")
+    with pytest.raises(PartlyRefusedError) as caught:
+        kibana.parse(body, AdapterContext(T0, rules))
+    assert [a.source_id.split("/")[1] for a in caught.value.alerts] == ["web-2.example.org"]
+    assert [r.problem.field for r in caught.value.refusals] == ["alerts[0].id"]
