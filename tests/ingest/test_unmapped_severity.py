@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from prometheus_client import CollectorRegistry
 
+from core.clock import WallClock
 from core.config import IngestSettings, Settings
+from core.metrics import make_ingest_metrics
 from core.models import Severity
-from core.rules import Rules
+from core.rules import Rules, RulesRef
 from ingest.adapters import UNMAPPED_SEVERITY, AdapterContext, alertmanager, generic, zabbix
+from ingest.receiver import UNMAPPED_VALUES_PER_SOURCE, Receiver
 from sereno.app import create_app
 from tests.conftest import EXAMPLE_RULES, T0
 from tests.ingest.kit import golden, parse_one
@@ -72,3 +76,32 @@ async def test_the_label_reaches_the_incident_and_the_metric_counts_it(
         'sereno_ingest_unmapped_severity_total{source="generic",value="catastrophic"} 2.0'
         in metrics
     )
+
+
+class _Bus:
+    """Stores nothing: the test is about what the receiver counts."""
+
+    async def publish(self, _stream: object, bodies: list[str]) -> list[str]:
+        return [str(i) for i, _ in enumerate(bodies)]
+
+
+async def test_the_metric_names_a_bounded_number_of_words_per_source(rules: Rules) -> None:
+    registry = CollectorRegistry()
+    receiver = Receiver(
+        _Bus(),  # type: ignore[arg-type]
+        RulesRef(rules),
+        WallClock(),
+        make_ingest_metrics(registry),
+        IngestSettings(),
+    )
+    words = [f"sev-{i}" for i in range(UNMAPPED_VALUES_PER_SOURCE + 5)]
+    await receiver.accept("generic", [{"name": "A", "severity": w} for w in words])
+    counted = {
+        s.labels["value"]: s.value
+        for m in registry.collect()
+        if m.name == "sereno_ingest_unmapped_severity"
+        for s in m.samples
+        if s.name.endswith("_total")
+    }
+    assert counted["(other)"] == 5
+    assert len(counted) == UNMAPPED_VALUES_PER_SOURCE + 1
