@@ -103,6 +103,9 @@ class IngestSettings(BaseModel):
     max_in_flight: int = Field(
         default=512, gt=0, description="Requests handled at once, all sources"
     )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Time a sender has to send a request's whole body"
+    )
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
 
     def source(self, name: str) -> SourceSettings:

@@ -13,6 +13,7 @@ _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 class IngestMetrics:
     alerts_received: Counter
     requests_rejected: Counter
+    unmapped_severity: Counter
 
 
 def make_ingest_metrics(registry: CollectorRegistry) -> IngestMetrics:
@@ -27,6 +28,13 @@ def make_ingest_metrics(registry: CollectorRegistry) -> IngestMetrics:
             "sereno_ingest_requests_rejected_total",
             "Requests refused, by source and HTTP status.",
             ["source", "status"],
+            registry=registry,
+        ),
+        unmapped_severity=Counter(
+            "sereno_ingest_unmapped_severity_total",
+            "Alerts accepted with a severity word no rule maps (given the source's default),"
+            " by source and word.",
+            ["source", "value"],
             registry=registry,
         ),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -53,6 +54,32 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
+class SeenSignatures:
+    """Signatures accepted within the last `window_s` seconds, so a captured signed request
+    cannot be sent again while its timestamp is still fresh. Bounded: past `limit` entries
+    the oldest are forgotten first (they are the nearest to expiring anyway)."""
+
+    def __init__(self, window_s: float, limit: int = 100_000) -> None:
+        self._window_s = window_s
+        self._limit = limit
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def first_time(self, signature: str, now: float) -> bool:
+        """Remember `signature`; False when it was already seen within the window."""
+        while self._seen:
+            oldest, at = next(iter(self._seen.items()))
+            if now - at <= self._window_s and len(self._seen) < self._limit:
+                break
+            del self._seen[oldest]
+        if signature in self._seen:
+            return False
+        self._seen[signature] = now
+        return True
+
+
 def _presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
     scheme, _, credentials = headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credentials:
@@ -66,6 +93,7 @@ class Guard:
     def __init__(self, settings: IngestSettings) -> None:
         self._settings = settings
         self._buckets: dict[str, TokenBucket] = {}
+        self._signatures: dict[str, SeenSignatures] = {}
         self.in_flight = 0
 
     def _bucket(self, source: str, config: SourceSettings) -> TokenBucket:
@@ -131,6 +159,18 @@ class Guard:
             raise RefusedError(
                 403, f"wrong signature for source '{source}'", FieldProblem(check.header, "wrong")
             )
+        # Within the window a captured request would pass again: each signature counts once.
+        # Without a timestamp the same alert re-sent is signed the same, so only signed
+        # timestamps bound the replay.
+        if check.timestamp_header:
+            seen = self._signatures.setdefault(source, SeenSignatures(2 * check.max_skew_s))
+            if not seen.first_time(expected, time.time()):
+                raise RefusedError(
+                    403,
+                    f"this signed request from source '{source}' was already received: "
+                    "a replay is refused",
+                    FieldProblem(check.header, "already used"),
+                )
 
     def check_rate(self, source: str, status: int = 503) -> None:
         """The source's own rate limit, so one noisy source cannot starve the others."""

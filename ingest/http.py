@@ -8,15 +8,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
 from aiohttp import web
 
 from core.errors import Retry, StorageUnavailableError
-from core.models import Alert
 from ingest.adapters import cloudwatch, pagerduty
+from ingest.body import FORM, answer_and_close, parse_form, parse_json, read_body
 from ingest.guard import Guard, RefusedError
 from ingest.problems import FieldProblem, PayloadError
-from ingest.receiver import Receiver
+from ingest.receiver import Intake, Receiver
 from ingest.sns import Confirmer
 
 log = logging.getLogger(__name__)
@@ -28,10 +27,15 @@ _SNS_HANDSHAKES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmatio
 OFF_LOOP_BYTES = 256 * 1024
 """Bodies at least this large are parsed and validated off the event loop."""
 _JSON_TYPES = frozenset({"application/json", "application/vnd.api+json"})
-# Amazon SNS posts its JSON as text/plain.
-_CONTENT_TYPES = {"cloudwatch": _JSON_TYPES | {"text/plain"}}
+# Amazon SNS posts its JSON as text/plain; a Nagios or Icinga notification command may post
+# form fields (curl -d), and Datadog does with "Encode as form".
+_CONTENT_TYPES = {
+    "cloudwatch": _JSON_TYPES | {"text/plain"},
+    "nagios": _JSON_TYPES | {FORM},
+    "datadog": _JSON_TYPES | {FORM},
+}
 
-Reply = Callable[[list[Alert]], web.Response]
+Reply = Callable[[Intake], web.Response]
 ErrorReply = Callable[[int, str, list[FieldProblem]], web.Response]
 
 
@@ -50,32 +54,26 @@ class Dialect:
     rate_limit_status: int = 503
 
 
-def _accepted(alerts: list[Alert]) -> web.Response:
-    return web.json_response({"accepted": len(alerts)}, status=202)
+def _accepted(intake: Intake) -> web.Response:
+    body: dict[str, object] = {"accepted": len(intake.alerts)}
+    if intake.refused:
+        # Stored what was good; the sender learns what was not, without a retry that
+        # would store the good alerts twice.
+        body["refused"] = [r.as_json() for r in intake.refused]
+    return web.json_response(body, status=202)
 
 
 SERENO_DIALECT = Dialect(reply=_accepted)
-
-
-def parse_json(body: bytes) -> object:
-    """Strict JSON: orjson refuses invalid UTF-8, lone surrogates, NaN and nesting deeper
-    than 1024, any of which would otherwise fail later, far from the sender's mistake."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        where = f"{e.msg} at line {e.lineno} column {e.colno}"
-        raise PayloadError(
-            f"body is not valid JSON: {where}", [FieldProblem("(body)", where)], status=400
-        ) from e
 
 
 def _check_envelope(request: web.Request, source: str, max_body_bytes: int) -> None:
     """Refuse what is wrong before reading the body: its type and its announced size."""
     allowed = _CONTENT_TYPES.get(source, _JSON_TYPES)
     if request.content_type not in allowed:
+        kinds = " or ".join(sorted(allowed - {"application/vnd.api+json"}))
         raise PayloadError(
-            f"Content-Type must be application/json, not '{request.content_type}'",
-            [FieldProblem("Content-Type", "send application/json")],
+            f"Content-Type for source '{source}' must be {kinds}, not '{request.content_type}'",
+            [FieldProblem("Content-Type", f"send {kinds}")],
             status=415,
         )
     if request.content_length is not None and request.content_length > max_body_bytes:
@@ -87,19 +85,24 @@ def _check_envelope(request: web.Request, source: str, max_body_bytes: int) -> N
         )
 
 
-async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> list[Alert]:
+def _decode(request: web.Request, body: bytes) -> object:
+    return parse_form(body) if request.content_type == FORM else parse_json(body)
+
+
+async def _read_alerts(request: web.Request, source: str, dialect: Dialect) -> Intake:
     receiver, guard = request.app[RECEIVER], request.app[GUARD]
     receiver.check_source(source)
     guard.check_token(source, request.headers, request.query)
-    _check_envelope(request, source, receiver.limits.max_body_bytes)
-    body = await request.read()
+    limits = receiver.limits
+    _check_envelope(request, source, limits.max_body_bytes)
+    body = await read_body(request, limits.max_body_bytes, limits.body_timeout_s)
     guard.check_signature(source, request.headers, body)
     guard.check_rate(source, dialect.rate_limit_status)
     if len(body) < OFF_LOOP_BYTES:
-        return receiver.adapt(source, parse_json(body))
+        return receiver.intake(source, _decode(request, body))
     # A storm's body (10,000 alerts) takes a second to read and validate: elsewhere, so the
     # event loop keeps answering health checks, other senders and the API meanwhile.
-    return await asyncio.to_thread(lambda: receiver.adapt(source, parse_json(body)))
+    return await asyncio.to_thread(lambda: receiver.intake(source, _decode(request, body)))
 
 
 async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Response:
@@ -111,13 +114,16 @@ async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Res
         return _refused(receiver, source, dialect, e)
     guard.in_flight += 1
     try:
-        alerts = await _read_alerts(request, source, dialect)
-        await receiver.store(source, alerts)
+        intake = await _read_alerts(request, source, dialect)
+        await receiver.store(source, intake.alerts)
     except RefusedError as e:
         return _refused(receiver, source, dialect, e)
     except PayloadError as e:
         receiver.rejected(source, e.status)
-        return dialect.error(e.status, e.message, e.problems)
+        response = dialect.error(e.status, e.message, e.problems)
+        if e.close:
+            await answer_and_close(request, response)
+        return response
     except StorageUnavailableError:
         # Storage trouble is ours, not the sender's: answer 503 so it retries.
         log.exception("cannot store alerts from %s", source)
@@ -128,7 +134,7 @@ async def ingest(request: web.Request, source: str, dialect: Dialect) -> web.Res
         )  # fmt: skip
     finally:
         guard.in_flight -= 1
-    return dialect.reply(alerts)
+    return dialect.reply(intake)
 
 
 def _refused(receiver: Receiver, source: str, dialect: Dialect, e: RefusedError) -> web.Response:
@@ -143,7 +149,7 @@ async def receive_alerts(request: web.Request) -> web.Response:
     return await ingest(request, request.match_info["source"], SERENO_DIALECT)
 
 
-def _alertmanager_ok(_: list[Alert]) -> web.Response:
+def _alertmanager_ok(_: Intake) -> web.Response:
     return web.Response(status=200)  # as Alertmanager answers postAlerts
 
 
@@ -158,8 +164,8 @@ def _pagerduty_error(status: int, _: str, problems: list[FieldProblem]) -> web.R
     return web.json_response(body, status=400 if 400 <= status < 500 and status != 429 else status)
 
 
-def _pagerduty_ok(alerts: list[Alert]) -> web.Response:
-    return web.json_response(pagerduty.success_body(alerts[0].source_id), status=202)
+def _pagerduty_ok(intake: Intake) -> web.Response:
+    return web.json_response(pagerduty.success_body(intake.alerts[0].source_id), status=202)
 
 
 PAGERDUTY_DIALECT = Dialect(reply=_pagerduty_ok, error=_pagerduty_error, rate_limit_status=429)
@@ -179,11 +185,16 @@ async def receive_cloudwatch(request: web.Request) -> web.Response:
         guard.check_token(cloudwatch.SOURCE, request.headers, request.query)
         _check_envelope(request, cloudwatch.SOURCE, receiver.limits.max_body_bytes)
         guard.check_rate(cloudwatch.SOURCE)
-        handshake = cloudwatch.subscription_request(parse_json(await request.read()))
+        limits = receiver.limits
+        body = await read_body(request, limits.max_body_bytes, limits.body_timeout_s)
+        handshake = cloudwatch.subscription_request(parse_json(body))
     except RefusedError as e:
         return _refused(receiver, cloudwatch.SOURCE, SERENO_DIALECT, e)
     except PayloadError as e:
-        return error_response(e.status, e.message, e.problems)
+        response = error_response(e.status, e.message, e.problems)
+        if e.close:
+            await answer_and_close(request, response)
+        return response
     return await _answer_handshake(request, handshake)
 
 

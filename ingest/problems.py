@@ -18,15 +18,22 @@ class FieldProblem:
 
 
 class PayloadError(Exception):
-    """The payload can never be accepted as it is; 4xx with `problems`."""
+    """The payload can never be accepted as it is; 4xx with `problems`. `close`: the rest
+    of the body was not read and must not be, so the connection closes after the answer."""
 
     def __init__(
-        self, message: str, problems: Sequence[FieldProblem] = (), status: int = 422
+        self,
+        message: str,
+        problems: Sequence[FieldProblem] = (),
+        status: int = 422,
+        *,
+        close: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.problems = list(problems)
         self.status = status
+        self.close = close
 
 
 def field_path(loc: Sequence[int | str], prefix: str = "") -> str:

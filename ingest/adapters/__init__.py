@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.models import Alert
-from core.rules import Rules
+from core.rules import Rules, SourceSeverity
+from core.rules.sources import DEFAULT_SEVERITY_WORDS
 from ingest.problems import FieldProblem, PayloadError
 
 
@@ -20,7 +21,24 @@ class AdapterContext:
 
 
 Adapter = Callable[[object, AdapterContext], list[Alert]]
-"""Parse a payload; raise ingest.problems.PayloadError naming what is wrong."""
+"""Parse a payload; raise ingest.problems.PayloadError naming what is wrong (for a batch
+with some good items, ingest.adapters.batch.PartlyRefusedError carrying them)."""
+
+UNMAPPED_SEVERITY = "sereno_unmapped_severity"
+"""The label recording a severity word that neither the source's rules nor the common
+words map: the alert still gets the source's default severity, and this says so."""
+_UNMAPPED_MAX = 256
+
+
+def unmapped_severity(rules: Rules, source: str, word: str | None) -> dict[str, str]:
+    """{UNMAPPED_SEVERITY: word} when the sender gave a severity word that fell to the
+    source's default for want of a mapping; {} otherwise (no word, or a known one)."""
+    if word is None or not word.strip():
+        return {}
+    key = word.strip().lower()
+    if key in rules.severity.get(source, SourceSeverity()).map or key in DEFAULT_SEVERITY_WORDS:
+        return {}
+    return {UNMAPPED_SEVERITY: word.strip()[:_UNMAPPED_MAX]}
 
 
 def stable_fingerprint(source: str, identity: Mapping[str, str]) -> str:

@@ -5,13 +5,14 @@ https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.models import Alert, AlertStatus, AwareDatetime
 from ingest.adapters import AdapterContext
-from ingest.adapters.labelled import Labelled, require_alertnames, to_alert
+from ingest.adapters.batch import each_item
+from ingest.adapters.labelled import Labelled, require_alertname, to_alert
 from ingest.problems import from_validation
 
 SOURCE = "alertmanager"
@@ -37,7 +38,7 @@ class _AmWebhook(BaseModel):
     status: Literal["firing", "resolved"] | None = None
     receiver: str = ""
     externalURL: str = ""  # noqa: N815
-    alerts: list[_AmAlert]
+    alerts: list[Any]  # each read alone, so one bad alert costs only itself
 
 
 def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
@@ -45,21 +46,23 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
         hook = _AmWebhook.model_validate(payload)
     except ValidationError as e:
         raise from_validation(e, "Alertmanager webhook") from e
-    require_alertnames([a.labels for a in hook.alerts], "Alertmanager webhook")
-    return [
-        to_alert(
-            SOURCE,
-            Labelled(
-                status=AlertStatus(a.status),
-                labels=a.labels,
-                annotations=a.annotations,
-                starts_at=a.startsAt,
-                ends_at=a.endsAt,
-                url=a.generatorURL or hook.externalURL,
-                source_id=a.fingerprint,
-                group_key=hook.groupKey,
-            ),
-            ctx,
-        )
-        for a in hook.alerts
-    ]
+    return each_item(hook.alerts, lambda item: _one(hook, item, ctx), "Alertmanager webhook")
+
+
+def _one(hook: _AmWebhook, item: object, ctx: AdapterContext) -> Alert:
+    a = _AmAlert.model_validate(item)
+    require_alertname(a.labels, "Alertmanager webhook")
+    return to_alert(
+        SOURCE,
+        Labelled(
+            status=AlertStatus(a.status),
+            labels=a.labels,
+            annotations=a.annotations,
+            starts_at=a.startsAt,
+            ends_at=a.endsAt,
+            url=a.generatorURL or hook.externalURL,
+            source_id=a.fingerprint,
+            group_key=hook.groupKey,
+        ),
+        ctx,
+    )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from core.models import Alert, AlertStatus, AwareDatetime
-from ingest.adapters import AdapterContext, stable_fingerprint
+from ingest.adapters import AdapterContext, stable_fingerprint, unmapped_severity
+from ingest.adapters.batch import each_item
 from ingest.problems import from_validation
 
 SOURCE = "generic"
@@ -30,40 +31,40 @@ class _GenericAlert(BaseModel):
     id: str = Field(default="", max_length=512, description="The sender's own id for this alert")
 
 
-_MANY = TypeAdapter(list[_GenericAlert])
+_MANY = TypeAdapter(list[Any])  # each read alone, so one bad alert costs only itself
 
 
 def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
-    try:
-        if isinstance(payload, list):
-            items = _MANY.validate_python(payload)
-        else:
-            items = [_GenericAlert.model_validate(payload)]
-    except ValidationError as e:
-        raise from_validation(e, "generic alert") from e
-    alerts = []
-    for a in items:
-        identity = (
-            {"id": a.id} if a.id else {"name": a.name, "resource": a.resource, "service": a.service}
-        )
-        fingerprint = stable_fingerprint(SOURCE, identity)
-        alerts.append(
-            Alert(
-                source=SOURCE,
-                source_id=a.id or fingerprint.partition(":")[2],
-                fingerprint=fingerprint,
-                status=AlertStatus(a.status),
-                name=a.name,
-                resource=ctx.rules.resources.normalize(a.resource),
-                service=a.service,
-                severity=ctx.rules.severity_of(SOURCE, a.severity),
-                labels=a.labels,
-                annotations=a.annotations,
-                summary=a.summary or a.name,
-                starts_at=a.starts_at or ctx.received_at,
-                ends_at=a.ends_at,
-                received_at=ctx.received_at,
-                source_url=a.source_url,
-            )
-        )
-    return alerts
+    if not isinstance(payload, list):
+        try:
+            return [_one(_GenericAlert.model_validate(payload), ctx)]
+        except ValidationError as e:
+            raise from_validation(e, "generic alert") from e
+    items = _MANY.validate_python(payload)
+    return each_item(
+        items, lambda item: _one(_GenericAlert.model_validate(item), ctx), "list of alerts", ""
+    )
+
+
+def _one(a: _GenericAlert, ctx: AdapterContext) -> Alert:
+    identity = (
+        {"id": a.id} if a.id else {"name": a.name, "resource": a.resource, "service": a.service}
+    )
+    fingerprint = stable_fingerprint(SOURCE, identity)
+    return Alert(
+        source=SOURCE,
+        source_id=a.id or fingerprint.partition(":")[2],
+        fingerprint=fingerprint,
+        status=AlertStatus(a.status),
+        name=a.name,
+        resource=ctx.rules.resources.normalize(a.resource),
+        service=a.service,
+        severity=ctx.rules.severity_of(SOURCE, a.severity),
+        labels=a.labels | unmapped_severity(ctx.rules, SOURCE, a.severity),
+        annotations=a.annotations,
+        summary=a.summary or a.name,
+        starts_at=a.starts_at or ctx.received_at,
+        ends_at=a.ends_at,
+        received_at=ctx.received_at,
+        source_url=a.source_url,
+    )

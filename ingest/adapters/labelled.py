@@ -3,12 +3,11 @@ Grafana share this shape, so they share how it becomes an `Alert`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from core.models import Alert, AlertStatus
-from ingest.adapters import AdapterContext, first_label, stable_fingerprint
+from ingest.adapters import AdapterContext, first_label, stable_fingerprint, unmapped_severity
 from ingest.problems import FieldProblem, PayloadError
 
 RESOURCE_LABELS = ("host", "hostname", "instance", "node", "pod")
@@ -35,15 +34,13 @@ def end_time(value: datetime | None) -> datetime | None:
     return None if value is None or value.year == _GO_ZERO_YEAR else value
 
 
-def require_alertnames(labels: Sequence[dict[str, str]], what: str) -> None:
-    """Every alert of these families is named by its alertname label."""
-    missing = [
-        FieldProblem(f"alerts[{i}].labels.alertname", "missing: every alert needs an alertname")
-        for i, each in enumerate(labels)
-        if not each.get("alertname")
-    ]
-    if missing:
-        raise PayloadError(f"invalid {what}: alerts without alertname", missing)
+def require_alertname(labels: dict[str, str], what: str) -> None:
+    """One alert of these families is named by its alertname label."""
+    if not labels.get("alertname"):
+        raise PayloadError(
+            f"invalid {what}: alert without alertname",
+            [FieldProblem("labels.alertname", "missing: every alert needs an alertname")],
+        )
 
 
 def to_alert(source: str, item: Labelled, ctx: AdapterContext) -> Alert:
@@ -51,6 +48,7 @@ def to_alert(source: str, item: Labelled, ctx: AdapterContext) -> Alert:
     rules = ctx.rules
     fingerprint = stable_fingerprint(source, item.labels)
     name = item.labels["alertname"]
+    word = item.labels.get(rules.severity_label(source))
     return Alert(
         source=source,
         source_id=item.source_id or fingerprint.partition(":")[2],
@@ -59,8 +57,8 @@ def to_alert(source: str, item: Labelled, ctx: AdapterContext) -> Alert:
         name=name[:512],
         resource=rules.resources.normalize(first_label(item.labels, *RESOURCE_LABELS))[:512],
         service=first_label(item.labels, *SERVICE_LABELS)[:512],
-        severity=rules.severity_of(source, item.labels.get(rules.severity_label(source))),
-        labels=item.labels,
+        severity=rules.severity_of(source, word),
+        labels=item.labels | unmapped_severity(rules, source, word),
         annotations=item.annotations,
         summary=(first_label(item.annotations, *SUMMARY_ANNOTATIONS) or name)[:8192],
         starts_at=item.starts_at,

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from core.models import Alert, AlertStatus
 from core.rules import FieldMapping
-from ingest.adapters import AdapterContext, stable_fingerprint
+from ingest.adapters import AdapterContext, stable_fingerprint, unmapped_severity
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -94,6 +94,7 @@ def _one(
     )
     fingerprint = stable_fingerprint(source, identity)
     labels = {key: _text(item, path)[:8192] for key, path in mapping.labels.items()}
+    word = _text(item, mapping.severity) or defaults.get("severity")
     try:
         return Alert(
             source=source,
@@ -103,10 +104,9 @@ def _one(
             name=name[:512],
             resource=resource[:512],
             service=service[:512],
-            severity=ctx.rules.severity_of(
-                source, _text(item, mapping.severity) or defaults.get("severity")
-            ),
-            labels={k: v for k, v in labels.items() if v},
+            severity=ctx.rules.severity_of(source, word),
+            labels={k: v for k, v in labels.items() if v}
+            | unmapped_severity(ctx.rules, source, word),
             summary=_text(item, mapping.summary, name)[:8192],
             starts_at=_time(item, mapping.starts_at, f"{where}.{mapping.starts_at}", ctx),
             received_at=ctx.received_at,

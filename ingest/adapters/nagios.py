@@ -1,18 +1,28 @@
-"""Nagios Core and Icinga 2, through contrib/nagios/sereno-notify (a notification command).
+"""Nagios Core and Icinga 2 notifications.
 
 https://assets.nagios.com/downloads/nagioscore/docs/nagioscore/4/en/macrolist.html#notificationtype
 https://icinga.com/docs/icinga-2/latest/doc/03-monitoring-basics/#runtime-macros
+https://icinga.com/docs/icinga-2/latest/doc/10-icinga-template-library/#plugin-notification-commands
 
-The script posts one JSON object per notification: source (nagios|icinga), type ($NOTIFICATIONTYPE$
-or $notification.type$), host, host_address, service (empty for a host), state, output,
-long_output, author, comment, timestamp (epoch seconds, $TIMET$ or $icinga.timet$).
+contrib/nagios/sereno-notify posts one JSON object per notification: source (nagios|icinga),
+type ($NOTIFICATIONTYPE$ or $notification.type$), host, host_address, service (empty for a
+host), state, output, long_output, author, comment, timestamp (epoch seconds, $TIMET$ or
+$icinga.timet$). The same fields may come as form fields (`curl -d`), and under the names a
+notification command already has at hand: the Nagios macro names (NOTIFICATIONTYPE,
+HOSTNAME, SERVICEDESC, SERVICESTATE, ...), the environment Icinga 2's own mail scripts
+read (SERVICEDESC, HOSTALIAS, LONGDATETIME, NOTIFICATIONAUTHORNAME, ...), the variables of
+Icinga 2's mail-host-notification and mail-service-notification commands
+(notification_type, notification_hostname, notification_servicestate, notification_date,
+...) and the runtime macros themselves (notification.type, host.name, service.state, ...).
+Names are compared case-insensitively, with any $ around them ignored.
 
 Notification types, compared case-insensitively (Icinga 2 documents them as FlappingStart...):
 PROBLEM fires; RECOVERY resolves; ACKNOWLEDGEMENT fires, acknowledged; FLAPPINGSTART fires,
-flapping; DOWNTIMESTART fires, in downtime; FLAPPINGSTOP/FLAPPINGEND/FLAPPINGDISABLED,
-DOWNTIMEEND/DOWNTIMECANCELLED/DOWNTIMEREMOVED and CUSTOM follow the state (OK or UP
-resolves, any other state fires). The identity is host and service, the same for every
-notification about one host or service.
+flapping. DOWNTIMESTART marks the alert in downtime and follows the state, as the rest do:
+a downtime says nothing of a problem, so an OK service entering one opens nothing.
+FLAPPINGSTOP/FLAPPINGEND/FLAPPINGDISABLED, DOWNTIMEEND/DOWNTIMECANCELLED/DOWNTIMEREMOVED and
+CUSTOM follow the state (OK or UP resolves, any other state fires). The identity is host
+and service, the same for every notification about one host or service.
 """
 
 from __future__ import annotations
@@ -48,12 +58,64 @@ _TYPES: dict[str, tuple[AlertStatus | str, dict[str, bool]]] = {
     "flappingstop": (_BY_STATE, {}),
     "flappingend": (_BY_STATE, {}),
     "flappingdisabled": (_BY_STATE, {}),
-    "downtimestart": (AlertStatus.FIRING, {"in_downtime": True}),
+    "downtimestart": (_BY_STATE, {"in_downtime": True}),
     "downtimeend": (_BY_STATE, {}),
     "downtimecancelled": (_BY_STATE, {}),
     "downtimeremoved": (_BY_STATE, {}),
     "custom": (_BY_STATE, {}),
 }
+
+
+# Sereno's field -> the other names it arrives under, most specific first (a service
+# notification may carry the host's state too: the service's wins).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "type": ("notificationtype", "notification_type", "notification.type"),
+    "host": (
+        "hostname", "notification_hostname", "host.name",
+        "hostalias", "hostdisplayname", "notification_hostdisplayname", "host.display_name",
+    ),
+    "host_address": ("hostaddress", "notification_address", "address", "host.address"),
+    "service": (
+        "servicedesc", "servicename", "notification_servicename", "service.name",
+    ),
+    "state": (
+        "servicestate", "notification_servicestate", "service.state",
+        "hoststate", "notification_hoststate", "host.state",
+    ),
+    "output": (
+        "serviceoutput", "notification_serviceoutput", "service.output",
+        "hostoutput", "notification_hostoutput", "host.output",
+    ),
+    "long_output": ("longserviceoutput", "longhostoutput"),
+    "author": (
+        "notificationauthorname", "notificationauthor", "notification_author",
+        "notification.author",
+    ),
+    "comment": ("notificationcomment", "notification_comment", "notification.comment"),
+    "timestamp": ("timet", "icinga.timet"),
+    "long_date_time": (
+        "longdatetime", "notification_date", "icinga.long_date_time",
+    ),
+}  # fmt: skip
+_ICINGA_ONLY = ("notification_", "notification.", "host.", "service.", "icinga.")
+_LONG_DATE_TIME = "%Y-%m-%d %H:%M:%S %z"  # Icinga 2's $icinga.long_date_time$
+
+
+def _canonical(payload: object) -> object:
+    """`payload` with its fields under Sereno's names; anything else is left as it is, for
+    validation to name."""
+    if not isinstance(payload, dict):
+        return payload
+    given = {str(k).strip().strip("$").lower(): v for k, v in payload.items()}
+    out = {k: v for k, v in given.items() if k in _ALIASES or k == "source"}
+    for name, aliases in _ALIASES.items():
+        if out.get(name) in (None, ""):
+            found = next((given[a] for a in aliases if given.get(a) not in (None, "")), None)
+            if found is not None:
+                out[name] = found
+    if "source" not in out and any(k.startswith(_ICINGA_ONLY) for k in given):
+        out["source"] = "icinga"
+    return out
 
 
 def _stripped(value: object) -> object:
@@ -77,11 +139,12 @@ class _Notification(BaseModel):
     author: Text = ""
     comment: str = ""
     timestamp: int | float | str | None = None
+    long_date_time: str = ""
 
 
 def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
     try:
-        note = _Notification.model_validate(payload)
+        note = _Notification.model_validate(_canonical(payload))
     except ValidationError as e:
         raise from_validation(e, "Nagios notification") from e
     problems = _problems(note)
@@ -125,7 +188,12 @@ def _alert(note: _Notification, ctx: AdapterContext) -> Alert:
         fine = note.state.lower() in _FINE_STATES
         status = AlertStatus.RESOLVED if fine else AlertStatus.FIRING
     state = note.state.upper()
-    at = _timestamp(note.timestamp, ctx)
+    unstamped = note.timestamp is None or not str(note.timestamp).strip()
+    at = (
+        _long_date(note, ctx)
+        if unstamped and note.long_date_time
+        else _timestamp(note.timestamp, ctx)
+    )
     source_id = f"{note.host}/{note.service}" if note.service else note.host
     labels = {"host": note.host[:_LABEL_VALUE_MAX]}
     if note.service:
@@ -175,6 +243,21 @@ def _timestamp(raw: float | str | None, ctx: AdapterContext) -> datetime:
         raise _time_problem(f"'{str(raw)[:64]}' is not a number of seconds") from e
     if not EARLIEST <= value <= ctx.received_at + _FUTURE_SLACK:
         raise _time_problem(f"{value.isoformat()} is not plausible")
+    return value
+
+
+def _long_date(note: _Notification, ctx: AdapterContext) -> datetime:
+    """Icinga 2's long date and time; anything else (Nagios writes it in the locale's words)
+    is the receipt time, as a missing timestamp is."""
+    try:
+        value = datetime.strptime(note.long_date_time.strip(), _LONG_DATE_TIME).astimezone(UTC)
+    except ValueError:
+        return ctx.received_at
+    if not EARLIEST <= value <= ctx.received_at + _FUTURE_SLACK:
+        raise PayloadError(
+            "invalid Icinga notification: check long_date_time",
+            [FieldProblem("long_date_time", f"{value.isoformat()} is not plausible")],
+        )
     return value
 
 

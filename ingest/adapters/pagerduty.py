@@ -11,8 +11,15 @@ through `success_body` so the sender can acknowledge and resolve later.
 
 Service: `custom_details.service` when the sender sets one, else `payload.group`
 ("logical grouping of components of a service"), never `payload.component` (a part of
-the source machine, such as mysql). `routing_key` is a credential: it feeds the fingerprint
+the source machine, such as mysql). Resource: `custom_details.resource` when the sender
+sets one, else `payload.source`. `routing_key` is a credential: it feeds the fingerprint
 and nothing else, never a label.
+
+Alertmanager's `pagerduty_configs` send `payload.source` = `client` = "Alertmanager" and
+put the group's alerts in `custom_details.firing` / `.resolved` (see
+ingest/adapters/alertmanager_details.py). Such an event's resource, service and name come
+from the labels its alerts share (instance, job, alertname...), never from Alertmanager's
+own name, so unrelated groups of one cluster stay apart.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.models import Alert, AlertStatus
-from ingest.adapters import AdapterContext, stable_fingerprint
+from ingest.adapters import AdapterContext, first_label, stable_fingerprint
+from ingest.adapters.alertmanager_details import shared_labels
+from ingest.adapters.labelled import RESOURCE_LABELS, SERVICE_LABELS
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 SOURCE = "pagerduty"
@@ -146,16 +155,25 @@ def _alert(event: _Event, dedup_key: str, ctx: AdapterContext) -> Alert:
     fingerprint = _fingerprint({"routing_key": event.routing_key, "dedup_key": dedup_key})
     summary = (body.summary or "").strip()[:SUMMARY_MAX]
     labels = _labels(body)
+    # An Alertmanager event names only Alertmanager as its source: its alerts' labels say
+    # what is affected.
+    shared = shared_labels(body.custom_details) if body.source == event.client else {}
+    labels |= {name: value for name, value in shared.items() if name not in labels}
+    resource = labels.get("resource") or (
+        first_label(shared, *RESOURCE_LABELS) if shared else body.source or ""
+    )
+    service = labels.get("service") or first_label(shared, *SERVICE_LABELS) or body.group
     at = _event_time(body.timestamp, ctx.received_at)
     resolved = event.event_action == "resolve"
+    name = body.event_class.strip() or shared.get("alertname") or summary
     return Alert(
         source=SOURCE,
         source_id=dedup_key,
         fingerprint=fingerprint,
         status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
-        name=(body.event_class.strip() or summary or f"PagerDuty alert {dedup_key}")[:_NAME_MAX],
-        resource=ctx.rules.resources.normalize(body.source or "")[:_RESOURCE_MAX],
-        service=(labels.get("service") or body.group)[:_SERVICE_MAX],
+        name=(name or f"PagerDuty alert {dedup_key}")[:_NAME_MAX],
+        resource=ctx.rules.resources.normalize(resource)[:_RESOURCE_MAX],
+        service=service[:_SERVICE_MAX],
         severity=ctx.rules.severity_of(SOURCE, body.severity),
         labels=labels,
         annotations=_annotations(event),

@@ -8,11 +8,14 @@ sends it once more with an `endsAt` in the past when it resolves.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from core.models import Alert, AlertStatus, AwareDatetime
 from ingest.adapters import AdapterContext
-from ingest.adapters.labelled import Labelled, end_time, require_alertnames, to_alert
+from ingest.adapters.batch import each_item
+from ingest.adapters.labelled import Labelled, end_time, require_alertname, to_alert
 from ingest.problems import from_validation
 
 SOURCE = "prometheus"
@@ -28,7 +31,7 @@ class _PostableAlert(BaseModel):
     generatorURL: str = ""  # noqa: N815
 
 
-_POSTABLE = TypeAdapter(list[_PostableAlert])
+_POSTABLE = TypeAdapter(list[Any])  # each read alone, so one bad alert costs only itself
 
 
 def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
@@ -36,18 +39,23 @@ def parse(payload: object, ctx: AdapterContext) -> list[Alert]:
         posted = _POSTABLE.validate_python(payload)
     except ValidationError as e:
         raise from_validation(e, "Alertmanager API v2 alerts", prefix="alerts") from e
-    require_alertnames([a.labels for a in posted], "Alertmanager API v2 alerts")
-    alerts = []
-    for a in posted:
-        ends = end_time(a.endsAt)
-        resolved = ends is not None and ends <= ctx.received_at
-        item = Labelled(
+    return each_item(posted, lambda item: _one(item, ctx), "Alertmanager API v2 alerts")
+
+
+def _one(item: object, ctx: AdapterContext) -> Alert:
+    a = _PostableAlert.model_validate(item)
+    require_alertname(a.labels, "Alertmanager API v2 alerts")
+    ends = end_time(a.endsAt)
+    resolved = ends is not None and ends <= ctx.received_at
+    return to_alert(
+        SOURCE,
+        Labelled(
             status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
             labels=a.labels,
             annotations=a.annotations,
             starts_at=a.startsAt or ctx.received_at,
             ends_at=ends if resolved else None,
             url=a.generatorURL,
-        )
-        alerts.append(to_alert(SOURCE, item, ctx))
-    return alerts
+        ),
+        ctx,
+    )

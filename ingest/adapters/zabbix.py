@@ -31,7 +31,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from core.models import EARLIEST, Alert, AlertStatus
-from ingest.adapters import AdapterContext, unicode_fingerprint
+from ingest.adapters import AdapterContext, unicode_fingerprint, unmapped_severity
 from ingest.problems import FieldProblem, PayloadError, from_validation
 
 SOURCE = "zabbix"
@@ -147,7 +147,7 @@ def _alert(event: _ZabbixEvent, ctx: AdapterContext) -> Alert:
         resource=ctx.rules.resources.normalize(event.host_host or event.host_name)[:_RESOURCE_MAX],
         service=labels.get("service", "")[:_RESOURCE_MAX],
         severity=ctx.rules.severity_of(SOURCE, word or None),
-        labels=labels,
+        labels=labels | unmapped_severity(ctx.rules, SOURCE, word),
         annotations=_annotations(event),
         summary=_summary(event, name),
         starts_at=started,

@@ -23,6 +23,7 @@ from pytest_aiohttp import AiohttpServer
 from core.models import Alert, AlertStatus, Severity
 from core.rules import Rules, SourceSeverity
 from ingest.adapters import nagios
+from ingest.body import parse_form
 from tests.conftest import T0
 from tests.ingest.kit import (
     FUZZ,
@@ -107,7 +108,8 @@ def test_icinga_flapping(rules: Rules) -> None:
 
 def test_icinga_host_downtime(rules: Rules) -> None:
     alert = _parse(_golden("icinga_downtime.json"), rules)
-    assert (alert.status, alert.in_downtime) == (AlertStatus.FIRING, True)
+    # The host is UP: entering a downtime is no problem of its own.
+    assert (alert.status, alert.in_downtime) == (AlertStatus.RESOLVED, True)
     assert alert.source_id == "app-3.example.org"
     assert alert.name == "Host UP"
     assert alert.resource == "app-3"
@@ -144,8 +146,10 @@ def test_host_notifications_are_named_by_state(rules: Rules) -> None:
         ("FLAPPINGDISABLED", "UP", AlertStatus.RESOLVED, ()),
         ("FlappingEnd", "WARNING", AlertStatus.FIRING, ()),
         ("FlappingEnd", "ok", AlertStatus.RESOLVED, ()),
-        ("DOWNTIMESTART", "UP", AlertStatus.FIRING, ("in_downtime",)),
+        ("DOWNTIMESTART", "UP", AlertStatus.RESOLVED, ("in_downtime",)),
+        ("DOWNTIMESTART", "OK", AlertStatus.RESOLVED, ("in_downtime",)),
         ("DowntimeStart", "CRITICAL", AlertStatus.FIRING, ("in_downtime",)),
+        ("DOWNTIMECANCELLED", "OK", AlertStatus.RESOLVED, ()),
         ("DOWNTIMEEND", "OK", AlertStatus.RESOLVED, ()),
         ("DOWNTIMEEND", "UNKNOWN", AlertStatus.FIRING, ()),
         ("DOWNTIMECANCELLED", "DOWN", AlertStatus.FIRING, ()),
@@ -360,3 +364,70 @@ def test_mutated_notifications_give_alerts_or_a_payload_error(
     rules: Rules, payload: dict[str, Any]
 ) -> None:
     check_one_alert_or_problems(outcome(nagios.parse, payload, rules))
+
+
+def test_icinga2_mail_script_environment(rules: Rules) -> None:
+    """The environment of the mail-service-notification command in Icinga 2's object type
+    reference, posted as it is."""
+    alert = _parse(_golden("icinga2_mail_service_env.json"), rules)
+    assert alert.status is AlertStatus.FIRING
+    assert (alert.name, alert.source_id) == ("disk /var", "db-2.example.org/disk /var")
+    assert alert.severity is Severity.CRITICAL
+    assert alert.summary.startswith("DISK CRITICAL")
+    assert alert.starts_at == datetime(2026, 11, 20, 7, 59, 12, tzinfo=UTC)
+    assert alert.annotations["host_address"] == "192.0.2.22"
+    # The same service through sereno-notify is the same alert.
+    same = _golden("nagios_problem.json") | {"host": "db-2.example.org", "service": "disk /var"}
+    assert _parse(same, rules).fingerprint == alert.fingerprint
+
+
+def _form(name: str) -> dict[str, object]:
+    """A form golden as the route hands it to the adapter."""
+    return parse_form((GOLDEN / name).read_bytes())
+
+
+def test_icinga2_mail_command_variables_as_form_fields(rules: Rules) -> None:
+    """The variables of Icinga 2's mail-host-notification command, sent with curl -d."""
+    alert = _parse(_form("icinga2_mail_host_vars.form"), rules)
+    assert (alert.status, alert.in_downtime) == (AlertStatus.RESOLVED, True)
+    assert alert.source_id == "app-3.example.org"
+    assert alert.name == "Host UP"
+    assert alert.annotations["sender"] == "icinga"
+    assert alert.annotations["author"] == "icingaadmin"
+    assert alert.starts_at == datetime(2026, 11, 20, 7, 50, tzinfo=UTC)
+
+
+def test_sereno_fields_as_form_fields(rules: Rules) -> None:
+    alert = _parse(_form("nagios_problem.form"), rules)
+    assert alert == _parse(_golden("nagios_problem.json"), rules).model_copy(
+        update={"summary": alert.summary, "annotations": alert.annotations}
+    )
+    assert alert.starts_at == datetime.fromtimestamp(1795161492, UTC)
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "state"),
+    [
+        ({"$NOTIFICATIONTYPE$": "PROBLEM", "$HOSTNAME$": "h", "$SERVICEDESC$": "s",
+          "$SERVICESTATE$": "WARNING", "$HOSTSTATE$": "UP"}, "s", "WARNING"),
+        ({"notification.type": "Problem", "host.name": "h", "host.state": "DOWN"},
+         "Host DOWN", "DOWN"),
+    ],
+)  # fmt: skip
+def test_macro_names_with_dollars_and_runtime_macros(
+    rules: Rules, body: dict[str, str], name: str, state: str
+) -> None:
+    alert = _parse(body, rules)
+    assert (alert.name, alert.annotations["state"]) == (name, state)
+
+
+def test_an_implausible_icinga_date_names_the_field(rules: Rules) -> None:
+    body = _golden("icinga2_mail_service_env.json") | {"LONGDATETIME": "1999-01-01 00:00:00 +0000"}
+    assert _fields(body, rules) == {"long_date_time"}
+
+
+def test_an_empty_sereno_field_gives_way_to_a_filled_alias(rules: Rules) -> None:
+    body = {"type": "PROBLEM", "host": "h", "service": "", "SERVICEDESC": "HTTP",
+            "state": "", "SERVICESTATE": "CRITICAL"}  # fmt: skip
+    alert = _parse(body, rules)
+    assert (alert.name, alert.severity) == ("HTTP", Severity.CRITICAL)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.models import AlertStatus, Severity
+from core.models import Alert, AlertStatus, Severity
 from core.rules import Rules, SourceSeverity
 from ingest.adapters import AdapterContext, pagerduty
 from ingest.problems import FieldProblem, PayloadError
@@ -45,6 +45,11 @@ def _trigger(**changes: Any) -> dict[str, Any]:
     event = _golden("pagerduty_trigger.json")
     event["payload"].update(changes)
     return event
+
+
+def _parse(payload: object, rules: Rules) -> Alert:
+    [alert] = pagerduty.parse(payload, AdapterContext(T0, rules))
+    return alert
 
 
 def _fields(payload: object, rules: Rules) -> set[str]:
@@ -282,3 +287,38 @@ def test_mutated_events_give_alerts_or_a_payload_error(
     check_one_alert_or_problems(result)
     if isinstance(result, PayloadError):
         assert pagerduty.error_body(result.problems)["errors"]
+
+
+def test_alertmanager_events_are_about_their_alerts_not_alertmanager(rules: Rules) -> None:
+    """Alertmanager's default PagerDuty event: source "Alertmanager", the alerts as text in
+    custom_details.firing, the cluster as group (the operator's choice)."""
+    alert = _parse(_golden("pagerduty_from_alertmanager.json"), rules)
+    assert alert.resource == "db-7"  # the instance, normalised by the rules
+    assert alert.service == "node-exporter"
+    assert alert.name == "NodeDown"
+    assert alert.labels["cluster"] == "prod-eu"
+    assert alert.labels["instance"] == "db-7.example.org:9100"
+
+
+def test_alertmanager_json_details_give_the_labels_the_group_shares(rules: Rules) -> None:
+    alert = _parse(_golden("pagerduty_from_alertmanager_json_details.json"), rules)
+    assert alert.service == "checkout"
+    assert alert.resource == ""  # two instances: no one of them is the group's resource
+    assert alert.name == "HighErrorRate"
+    assert "instance" not in alert.labels
+
+
+def test_two_groups_of_one_cluster_are_two_resources_and_services(rules: Rules) -> None:
+    node = _parse(_golden("pagerduty_from_alertmanager.json"), rules)
+    errors = _parse(_golden("pagerduty_from_alertmanager_json_details.json"), rules)
+    assert (node.resource, node.service) != (errors.resource, errors.service)
+    assert "alertmanager" not in {node.resource, errors.resource}
+
+
+def test_custom_fields_name_resource_and_service(rules: Rules) -> None:
+    event = _golden("pagerduty_from_alertmanager.json")
+    event["payload"]["custom_details"] |= {"resource": "db-cluster-7", "service": "billing"}
+    alert = _parse(event, rules)
+    assert (alert.resource, alert.service) == ("db-cluster-7", "billing")
+    # Any other sender keeps its payload.source as the resource.
+    assert _parse(_golden("pagerduty_trigger.json"), rules).resource.startswith("prod-datapipe03")

@@ -188,3 +188,49 @@ async def test_unknown_source_names_the_receivers(
     assert "nagois" in error
     assert "nagios" in error
     assert "zabbix" in error
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def test_nagios_and_icinga_form_posts_and_a_downtime_of_an_ok_host_opens_nothing(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await _client(aiohttp_client, tmp_path, IngestSettings())
+    downtime = (GOLDEN / "icinga2_mail_host_vars.form").read_bytes()
+    response = await client.post("/api/v1/alerts/nagios", data=downtime, headers=FORM)
+    assert response.status == 202, await response.text()
+    problem = (GOLDEN / "nagios_problem.form").read_bytes()
+    response = await client.post("/api/v1/alerts/nagios", data=problem, headers=FORM)
+    assert response.status == 202, await response.text()
+    # Alerts are handled in order: once the problem's incident is there, the downtime
+    # notification before it has been handled too, and opened nothing.
+    body = await wait_for(client, "/api/v1/incidents", lambda b: b["count"] >= 1)
+    assert [a["source_id"] for i in body["incidents"] for a in i["alerts"]] == [
+        "web-1.corp.example/HTTP"
+    ]
+
+
+async def test_a_form_post_to_a_json_only_source_gets_415_naming_the_types(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await _client(aiohttp_client, tmp_path, IngestSettings())
+    response = await client.post("/api/v1/alerts/alertmanager", data=b"a=b", headers=FORM)
+    assert response.status == 415
+    assert "application/json" in (await response.json())["error"]
+
+
+async def test_grafana_legacy_and_datadog_default_and_form_bodies_are_accepted(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await _client(aiohttp_client, tmp_path, IngestSettings())
+    for source, name in (
+        ("grafana", "grafana_legacy_alerting.json"),
+        ("datadog", "datadog_default_triggered.json"),
+    ):
+        response = await client.post(f"/api/v1/alerts/{source}", json=_golden(name))
+        assert response.status == 202, (name, await response.text())
+        assert (await response.json())["accepted"] == 1
+    form = (GOLDEN / "datadog_custom.form").read_bytes()
+    response = await client.post("/api/v1/alerts/datadog", data=form, headers=FORM)
+    assert response.status == 202, await response.text()
