@@ -16,10 +16,6 @@ from aiohttp import web
 
 PrincipalKind = Literal["user", "token", "anonymous", "sso"]
 
-PRINCIPAL_KEY = "sereno.principal"
-CSRF_KEY = "sereno.csrf"
-"""Request keys the access middleware fills in."""
-
 
 class Role(enum.StrEnum):
     """What a person may do; each role includes the ones below it.
@@ -87,6 +83,11 @@ OPEN_ANONYMOUS = Principal(name="anonymous", role=Role.ADMIN, kind="anonymous")
 """No credential, on a Sereno left open (loopback, no users yet): may do everything."""
 
 
+PRINCIPAL_KEY = web.RequestKey("sereno.principal", Principal)
+CSRF_KEY = web.RequestKey("sereno.csrf", str)
+"""Request keys the access middleware fills in."""
+
+
 def can(principal: Principal, role: Role, group: str | None = None) -> bool:
     """Whether `principal` holds at least `role`, everywhere or in support group `group`."""
     held = principal.role_in(group)
@@ -95,12 +96,10 @@ def can(principal: Principal, role: Role, group: str | None = None) -> bool:
 
 def principal_of(request: web.Request) -> Principal:
     """Who `request` comes from; NOBODY when the access middleware has not said."""
-    principal = request.get(PRINCIPAL_KEY)
-    return principal if isinstance(principal, Principal) else NOBODY
+    return request[PRINCIPAL_KEY] if PRINCIPAL_KEY in request else NOBODY  # noqa: SIM401 - .get is untyped
 
 
 def csrf_token(request: web.Request) -> str:
     """The token a page sends back in the X-CSRF-Token header (or `csrf_token` form field
     of /logout) with every write made under its sign-in cookie."""
-    token = request.get(CSRF_KEY)
-    return token if isinstance(token, str) else ""
+    return request[CSRF_KEY] if CSRF_KEY in request else ""  # noqa: SIM401 - .get is untyped

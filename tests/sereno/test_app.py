@@ -46,11 +46,13 @@ def webhook(group: str, *alerts: tuple[str, str], status: str = "firing") -> dic
     }
 
 
-async def wait_for(client: Client, path: str, ready: Callable[[Any], bool]) -> Any:
+async def wait_for(
+    client: Client, path: str, ready: Callable[[Any], bool], headers: dict[str, str] | None = None
+) -> Any:
     """Poll `path` until `ready(body)`; the stages run in the background of the app."""
     body: Any = None
     for _ in range(200):
-        response = await client.get(path)
+        response = await client.get(path, headers=headers)
         body = await response.json()
         if ready(body):
             return body
