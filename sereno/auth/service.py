@@ -84,10 +84,18 @@ class AuthService:
         # Requests without a sign-in in open mode still get a CSRF token to echo.
         self.open_csrf = secrets.token_urlsafe(32)
 
+    @property
+    def sign_in_configured(self) -> bool:
+        """Single sign-on or a trusted proxy: people come from elsewhere than local users."""
+        auth = self.settings.auth
+        return auth.oidc is not None or auth.trusted_header.enabled
+
     async def is_open(self) -> bool:
-        """Open: anyone may do anything, because no user exists yet and Sereno listens on
-        loopback only (or `auth.allow_open` says so). Users are never deleted, so once one
-        exists the answer stays no."""
+        """Open: anyone may do anything, because no user exists yet, no single sign-on is
+        configured, and Sereno listens on loopback only (or `auth.allow_open` says so).
+        Users are never deleted, so once one exists the answer stays no."""
+        if self.sign_in_configured:
+            return False
         if not self._has_users:
             self._has_users = await self.store.has_users()
         return not self._has_users and (self.settings.loopback or self.settings.auth.allow_open)
