@@ -72,7 +72,18 @@ async def list_users(request: web.Request) -> web.Response:
     return web.json_response({"users": shown, "count": len(shown)})
 
 
+def _signed_in_admin(request: web.Request) -> None:
+    """Users and tokens are made by a signed-in admin, never by the open API's anonymous:
+    the first admin comes from the command line."""
+    if not principal_of(request).authenticated:
+        raise json_error(
+            web.HTTPForbidden, "create the first admin with `sereno users add NAME --role admin`",
+            [("(role)", "users and tokens are made by a signed-in admin")],
+        )  # fmt: skip
+
+
 async def create_user(request: web.Request) -> web.Response:
+    _signed_in_admin(request)
     auth = request.app[AUTH]
     asked = await read_body(request, UserRequest)
     try:
@@ -87,6 +98,7 @@ async def create_user(request: web.Request) -> web.Response:
 
 
 async def update_user(request: web.Request) -> web.Response:
+    _signed_in_admin(request)
     auth = request.app[AUTH]
     name = request.match_info["name"]
     change = await read_body(request, UserChange)
@@ -111,6 +123,7 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 
 async def create_token(request: web.Request) -> web.Response:
+    _signed_in_admin(request)
     auth = request.app[AUTH]
     asked = await read_body(request, TokenRequest)
     longest = auth.settings.auth.token_max_ttl
