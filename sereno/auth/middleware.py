@@ -23,7 +23,7 @@ from sereno.auth.principal import (
 )
 from sereno.auth.records import Outcome
 from sereno.auth.routes import Gate, RouteRule, rule_for
-from sereno.auth.service import AUTH, AuthService, DeniedError, Identity
+from sereno.auth.service import AUTH, SESSION_COOKIE, AuthService, DeniedError, Identity
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,18 @@ def check_role(request: web.Request, rule: RouteRule, principal: Principal) -> N
                       f"{principal.name} is {principal.role or 'no role'}")  # fmt: skip
 
 
+def _needs_nobody(request: web.Request, rule: RouteRule) -> bool:
+    """Whether anyone at all may use the route from where the request comes."""
+    return rule.access is Gate.PUBLIC or (rule.access is Gate.LOCAL and _loopback(request))
+
+
+def _carries_credential(request: web.Request, auth: AuthService) -> bool:
+    header = auth.settings.auth.trusted_header.header
+    return any(h in request.headers for h in ("Authorization", header)) or bool(
+        request.cookies.get(SESSION_COOKIE)
+    )
+
+
 def _outcome(status: int) -> Outcome:
     if status < 400:
         return "allowed"
@@ -138,7 +150,11 @@ async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)  # the source's own credential, checked by its handler
     principal = NOBODY
     try:
-        identity = await auth.identify(request) or Identity(NOBODY)
+        if _needs_nobody(request, rule) and not _carries_credential(request, auth):
+            # Health, readiness and metrics answer even while the store is away.
+            identity = Identity(NOBODY)
+        else:
+            identity = await auth.identify(request) or Identity(NOBODY)
         principal = identity.principal
         if request.method not in SAFE_METHODS and rule.access is not Gate.PUBLIC:
             check_write(request, identity)
