@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from sereno.auth.principal import Role
 from sereno.auth.records import ApiToken
-from sereno.auth.service import AUTH
+from sereno.auth.service import AUTH, AuthService
 from sereno.auth.tokens import digest, new_token, new_token_id
 from sereno.auth.users import add_user
 
@@ -29,7 +29,20 @@ async def token_for(
 ) -> dict[str, str]:
     """Headers that act as `name` (a new user, with a password, unless `new_user` is
     False) through an API token of `role`."""
-    auth = client.app[AUTH]
+    return await issue(client.app[AUTH], name, role, groups, new_user=new_user,
+                       expires_in=expires_in)  # fmt: skip
+
+
+async def issue(
+    auth: AuthService,
+    name: str,
+    role: Role,
+    groups: dict[str, Role] | None = None,
+    *,
+    new_user: bool = True,
+    expires_in: timedelta = timedelta(days=1),
+) -> dict[str, str]:
+    """`token_for`, on the auth service of an application started otherwise."""
     now = datetime.now(UTC)
     if new_user:
         await add_user(auth.store, name, role, PASSWORD, now, groups)

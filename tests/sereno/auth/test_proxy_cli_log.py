@@ -20,10 +20,11 @@ from sereno.app import create_app
 from sereno.auth.access_log import combined_line
 from sereno.auth.passwords import verify_password
 from sereno.auth.principal import PRINCIPAL_KEY, Principal, Role
+from sereno.auth.service import AUTH
 from sereno.auth.store_sqlite import SqliteAuthStore
 from sereno.cli import main
 from tests.conftest import REPO
-from tests.sereno.auth_kit import token_for
+from tests.sereno.auth_kit import issue, token_for
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[..., Awaitable[Client]]
@@ -129,3 +130,35 @@ def test_the_access_log_line_is_combined_log_format() -> None:
 def test_the_access_log_is_off_unless_asked() -> None:
     assert AuthSettings().access_log is False
     assert logging.getLogger("sereno.access").handlers == []
+
+
+async def test_the_access_log_when_turned_on_names_who_asked(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real server on a loopback socket, with the logger `serve` gives it."""
+    import aiohttp  # noqa: PLC0415
+
+    from sereno.auth.access_log import CombinedAccessLogger  # noqa: PLC0415
+
+    app = create_app(settings)
+    runner = web.AppRunner(
+        app, access_log=logging.getLogger("sereno.access"), access_log_class=CombinedAccessLogger
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        ana = await issue(app[AUTH], "ana", Role.VIEWER)
+        with caplog.at_level(logging.INFO, logger="sereno.access"):
+            async with aiohttp.ClientSession(headers=ana) as http:
+                answer = await http.get(f"http://127.0.0.1:{port}/api/v1/incidents?limit=5")
+                assert answer.status == 200
+    finally:
+        await runner.cleanup()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "sereno.access"]
+    found = COMBINED.match(line)
+    assert found is not None, line
+    assert found.group(1, 2, 3, 4, 5) == (
+        "127.0.0.1", "ana", "GET", "/api/v1/incidents?limit=5", "200",
+    )  # fmt: skip
