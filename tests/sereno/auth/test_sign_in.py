@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -208,3 +209,26 @@ async def test_beyond_loopback_open_when_explicitly_allowed(
         "listen": "0.0.0.0:8080", "auth": AuthSettings(allow_open=True)})  # fmt: skip
     client = await aiohttp_client(create_app(wide))
     assert (await client.get("/api/v1/incidents")).status == 200
+
+
+async def test_an_open_start_says_so(
+    aiohttp_client: ClientFactory, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="sereno.auth"):
+        await aiohttp_client(create_app(settings))
+    [said] = [r.getMessage() for r in caplog.records if r.name == "sereno.auth"]
+    assert "the API is OPEN" in said
+    assert "sereno users add NAME --role admin" in said
+
+
+async def test_a_start_with_users_is_quiet_about_openness(
+    aiohttp_client: ClientFactory, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await aiohttp_client(create_app(settings))
+    await token_for(first, "root", Role.ADMIN)
+    await first.close()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sereno.auth"):
+        client = await aiohttp_client(create_app(settings))
+    assert [r for r in caplog.records if "OPEN" in r.getMessage()] == []
+    assert (await client.get("/api/v1/incidents")).status == 401
