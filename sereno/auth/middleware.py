@@ -58,7 +58,9 @@ def _cross_site(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return False
-    return origin == "null" or urlsplit(origin).netloc != request.host
+    # Behind a proxy that does not pass the Host on, the page's origin is public_url's.
+    public = urlsplit(request.app[AUTH].settings.public_url).netloc
+    return origin == "null" or urlsplit(origin).netloc not in (request.host, public)
 
 
 def check_write(request: web.Request, identity: Identity) -> None:

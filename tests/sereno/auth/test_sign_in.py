@@ -232,3 +232,16 @@ async def test_a_start_with_users_is_quiet_about_openness(
         client = await aiohttp_client(create_app(settings))
     assert [r for r in caplog.records if "OPEN" in r.getMessage()] == []
     assert (await client.get("/api/v1/incidents")).status == 401
+
+
+async def test_behind_a_proxy_the_public_origin_is_not_cross_site(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    public = settings.model_copy(update={"public_url": "https://sereno.example.org"})
+    client = await aiohttp_client(create_app(public))
+    ours = await client.post("/api/v1/silences", json=NARROW,
+                             headers={"Origin": "https://sereno.example.org"})  # fmt: skip
+    assert ours.status == 201
+    evil = {"Origin": "https://sereno.example.org.evil.example"}
+    theirs = await client.post("/api/v1/silences", json=NARROW, headers=evil)
+    assert theirs.status == 403
