@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import sys
 from datetime import date
@@ -19,11 +18,9 @@ from core.rules import Rules, RulesError, RulesRef, RulesVersion, load_rules, re
 from core.runbooks import load_runbooks
 from report.render import ReportFormat, render
 from sereno.app import create_app
+from sereno.auth import users_command
 from sereno.auth.access_log import CombinedAccessLogger
-from sereno.auth.principal import Role
-from sereno.auth.service import open_auth_store
 from sereno.auth.setup import OpenBeyondLoopbackError
-from sereno.auth.users import UserError, add_user
 from sereno.reload import reload_on_sighup
 from sereno.reports import produce
 
@@ -101,28 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     daily.add_argument("--data", type=Path, help="folder of the embedded data file (./data)")
     daily.add_argument("--redis", metavar="URL", help="read the state from Redis instead")
 
-    users = commands.add_parser("users", help="local users")
-    users_commands = users.add_subparsers(dest="users_command", required=True)
-    add = users_commands.add_parser("add", help="create a user (the first admin comes from here)")
-    add.add_argument("name", help="user name: letters, digits and . _ @ -")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument(
-        "--group",
-        action="append",
-        default=[],
-        metavar="GROUP=ROLE",
-        help="a role within one support group, e.g. redes=operator (repeatable)",
-    )
-    add.add_argument(
-        "--password-file",
-        type=Path,
-        metavar="FILE",
-        help="read the password from FILE ('-': standard input); default: prompt for it",
-    )
-    add.add_argument("--sso-only", action="store_true", help="no password: single sign-on only")
-    add.add_argument("--config", type=Path, help="settings file (YAML)")
-    add.add_argument("--data", type=Path, help="folder of the embedded data file (./data)")
-    add.add_argument("--redis", metavar="URL", help="keep users in Redis instead")
+    users_command.add_parser(commands)
 
     rules = commands.add_parser("rules", help="work with the rules")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
@@ -173,52 +149,6 @@ def _serve(args: argparse.Namespace) -> int:
         )  # fmt: skip
     else:
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
-    return 0
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    if args.sso_only:
-        return ""
-    if args.password_file is not None:
-        text = (
-            sys.stdin.read()
-            if str(args.password_file) == "-"
-            else (args.password_file.read_text(encoding="utf-8"))
-        )
-        return text.rstrip("\r\n")
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass(f"password for {args.name}: ")
-    if getpass.getpass("again: ") != password:
-        raise ConfigError("the two passwords differ")
-    return password
-
-
-def _users_add(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, data_dir=args.data, redis_url=args.redis)
-    groups: dict[str, Role] = {}
-    for item in args.group:
-        group, _, role = item.partition("=")
-        if not group or role not in [r.value for r in Role]:
-            raise ConfigError(f"--group {item}: write GROUP=ROLE, e.g. redes=operator")
-        groups[group] = Role(role)
-    password = _read_password(args)
-
-    async def add() -> str:
-        store = open_auth_store(settings)
-        try:
-            user = await add_user(store, args.name, Role(args.role), password,
-                                  WallClock().now(), groups, by="sereno users add")  # fmt: skip
-        finally:
-            await store.close()
-        return user.name
-
-    try:
-        name = asyncio.run(add())
-    except UserError as e:
-        print(f"sereno users add: {e}", file=sys.stderr)  # noqa: T201 - the command's output
-        return EXIT_USAGE
-    print(f"user {name} added with role {args.role}")  # noqa: T201
     return 0
 
 
@@ -304,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = {
         "serve": _serve, "worker": _worker, "replay": _replay, "report": _report_daily,
-        "rules": _rules_check, "users": _users_add,
+        "rules": _rules_check, "users": users_command.run,
     }  # fmt: skip
     try:
         return commands[args.command](args)

@@ -162,3 +162,30 @@ async def test_the_access_log_when_turned_on_names_who_asked(
     assert found.group(1, 2, 3, 4, 5) == (
         "127.0.0.1", "ana", "GET", "/api/v1/incidents?limit=5", "200",
     )  # fmt: skip
+
+
+def test_users_passwd_sets_a_new_password_and_unlocks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = str(_config(tmp_path))
+    monkeypatch.setattr("sys.stdin", io.StringIO("the first long password\n"))
+    assert main(["users", "add", "root", "--role", "admin", "--config", config]) == 0
+    store = SqliteAuthStore(tmp_path / "data" / DATA_FILE)
+    try:
+        user = asyncio.run(store.get_user("root"))
+        assert user is not None
+        locked = user.model_copy(update={"locked_until": user.created_at.replace(year=2999)})
+        asyncio.run(store.put_user(locked))
+        monkeypatch.setattr("sys.stdin", io.StringIO("the second long password\n"))
+        assert main(["users", "passwd", "root", "--config", config]) == 0
+        assert "unlocked" in capsys.readouterr().out
+        after = asyncio.run(store.get_user("root"))
+    finally:
+        asyncio.run(store.close())
+    assert after is not None
+    assert after.locked_until is None
+    assert verify_password(after.password_hash, "the second long password")
+    assert not verify_password(after.password_hash, "the first long password")
+    monkeypatch.setattr("sys.stdin", io.StringIO("the third long password\n"))
+    assert main(["users", "passwd", "nobody", "--config", config]) == 2
+    assert "no user nobody" in capsys.readouterr().err
