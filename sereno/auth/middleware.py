@@ -132,7 +132,11 @@ def _wants_page(request: web.Request) -> bool:
 async def _refuse(
     request: web.Request, auth: AuthService, rule: RouteRule, principal: Principal, e: DeniedError
 ) -> web.StreamResponse:
-    await auth.audit(request, principal, rule.action, "denied", e.status, e.message)
+    # A refused write, or a credential that did not do: an attempt worth recording. A read
+    # with no credential at all is only someone not signed in yet (a browser on its way
+    # to the sign-in page), and recording each would let anyone fill the log.
+    if request.method not in SAFE_METHODS or _carries_credential(request, auth):
+        await auth.audit(request, principal, rule.action, "denied", e.status, e.message)
     if e.status == 401 and _wants_page(request):
         raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
     return _error(e.status, e.message, e.field, e.problem)

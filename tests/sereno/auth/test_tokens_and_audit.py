@@ -146,3 +146,17 @@ async def test_an_expired_token_is_refused_with_its_reason(client: Client) -> No
     refused = await client.get("/api/v1/incidents", headers=old)
     assert refused.status == 401
     assert "expired" in (await refused.json())["error"]
+
+
+async def test_reads_without_any_credential_are_not_audited_but_wrong_ones_are(
+    client: Client,
+) -> None:
+    admin = await token_for(client, "root", Role.ADMIN)
+    viewer = await token_for(client, "vera", Role.VIEWER)
+    assert (await client.get("/api/v1/incidents")).status == 401
+    assert (await client.get("/api/v1/users", headers=viewer)).status == 403
+    wrong = {"Authorization": "Bearer srn_" + "x" * 43}
+    assert (await client.get("/api/v1/incidents", headers=wrong)).status == 401
+    log = await (await client.get("/api/v1/audit", headers=admin)).json()
+    seen = [(e["actor"], e["action"], e["status"]) for e in reversed(log["entries"])]
+    assert seen == [("vera", "user.list", 403), ("anonymous", "incident.list", 401)]
