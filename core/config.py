@@ -6,6 +6,7 @@ Nothing else reads the environment or the settings file.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Self
@@ -107,6 +108,11 @@ class IngestSettings(BaseModel):
         default=30.0, gt=0, description="Time a sender has to send a request's whole body"
     )
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    require_credential: bool | None = Field(
+        default=None,
+        description="Refuse alerts from a source with no token or signature configured; "
+        "None: on when listening beyond loopback",
+    )
 
     def source(self, name: str) -> SourceSettings:
         return self.sources.get(name, SourceSettings())
@@ -281,6 +287,112 @@ class AcknowledgeBack(BaseModel):
     alertmanager: AlertmanagerAckBack | None = None
 
 
+RoleName = Literal["viewer", "operator", "admin"]
+
+
+class OidcSettings(BaseModel):
+    """Single sign-on with an OpenID Connect provider (authorization code flow with PKCE).
+    Roles come from a claim of the ID token (`role_claim`, e.g. groups) through `roles`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(pattern=r"^https?://", description="The provider's issuer URL")
+    client_id: str = Field(min_length=1)
+    client_secret: Secret | None = Field(default=None, description="None for a public client")
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    username_claim: str = Field(default="preferred_username", min_length=1)
+    role_claim: str = Field(default="groups", min_length=1)
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Claim value -> role: 'admin', 'operator', 'viewer', or 'operator:redes' "
+        "for a role within one support group",
+    )
+    default_role: RoleName | None = Field(
+        default=None, description="Role of someone no claim value maps; None: refused"
+    )
+    label: str = Field(default="Single sign-on", description="Text of the sign-in button")
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        for claim, role in value.items():
+            if role.partition(":")[0] not in ("viewer", "operator", "admin"):
+                raise ValueError(
+                    f"{claim}: write viewer, operator or admin, optionally :GROUP after it"
+                )
+        return value
+
+
+class TrustedHeaderSettings(BaseModel):
+    """A reverse proxy that signs people in and names them in a header. Off by default;
+    the header is believed only from `proxies`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    header: str = Field(default="X-Forwarded-User", min_length=1)
+    proxies: tuple[str, ...] = Field(
+        default=(), description="Addresses or networks (CIDR) of the proxies to believe"
+    )
+    default_role: RoleName = Field(
+        default="viewer", description="Role of a named person who is not a local user"
+    )
+
+    @field_validator("proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as e:
+                raise ValueError(f"{item!r}: write an address or a network, 10.0.0.0/8") from e
+        return value
+
+
+class AuthSettings(BaseModel):
+    """Who may use Sereno. With no user yet and listening on loopback, the API is open (and
+    says so on start); anywhere else it needs a credential unless `allow_open` says not."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow_open: bool = Field(
+        default=False,
+        description="Serve beyond loopback with no user configured, open to anyone (unsafe)",
+    )
+    session_ttl: Duration = Field(
+        default=timedelta(hours=12), description="How long a sign-in lasts"
+    )
+    cookie_secure: bool | None = Field(
+        default=None, description="Send cookies over HTTPS only; None: when public_url is https"
+    )
+    login_attempts: int = Field(
+        default=5, ge=1, description="Wrong passwords in a row before the account locks"
+    )
+    lockout: Duration = Field(default=timedelta(minutes=15), description="How long it locks")
+    login_rate_per_minute: float = Field(
+        default=10.0, gt=0, description="Sign-in attempts per minute from one address"
+    )
+    token_max_ttl: Duration = Field(
+        default=timedelta(days=366), description="Longest an API token may be valid"
+    )
+    silence_max_duration: Duration = Field(
+        default=timedelta(days=30), description="Longest a silence may last"
+    )
+    silence_force_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="A silence matching more than this share of the firing alerts needs "
+        "force and the admin role",
+    )
+    access_log: bool = Field(
+        default=False, description="Log every request in the Combined Log Format"
+    )
+    oidc: OidcSettings | None = None
+    trusted_header: TrustedHeaderSettings = TrustedHeaderSettings()
+
+
 class Settings(BaseModel):
     """Everything `serve`, `replay` and the workers need to know, from one YAML file."""
 
@@ -323,6 +435,7 @@ class Settings(BaseModel):
     ticket_backends: TicketBackends = TicketBackends()
     acknowledge_back: AcknowledgeBack = AcknowledgeBack()
     report: ReportSettings = ReportSettings()
+    auth: AuthSettings = AuthSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -366,6 +479,16 @@ class Settings(BaseModel):
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+    @property
+    def loopback(self) -> bool:
+        """Whether only this machine can reach the listening address."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def base_url(self) -> str:

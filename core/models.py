@@ -456,6 +456,9 @@ class Tick(Frozen):
 class CommandAction(enum.StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
+    ASSIGN = "assign"
+    COMMENT = "comment"
+    REOPEN = "reopen"
 
 
 class IncidentCommand(Frozen):
@@ -470,6 +473,10 @@ class IncidentCommand(Frozen):
     by: str = Field(default="", max_length=256)
     note: str = Field(default="", max_length=4096)
     origin: str = Field(default="api", max_length=64, description="api, or the ticket backend")
+    assignee: str = Field(default="", max_length=256, description="assign: to whom")
+    text: str = Field(default="", max_length=4096, description="comment: what was said")
+    group: str = Field(default="", max_length=256, description="assign: to which group")
+    source: str = Field(default="", max_length=256, description="The actor's address")
 
 
 class AlertsEntry(

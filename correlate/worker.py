@@ -109,11 +109,13 @@ class CorrelateStage:
         self._metrics.incidents_opened.inc(len(batch.opened))
 
     async def _command(self, batch: Batch, command: IncidentCommand) -> None:
-        """A person acknowledges or resolves an incident (see `correlate.commands`)."""
+        """A person acts on an incident (see `correlate.commands`)."""
         draft = await batch.draft(command.incident_id)
         if draft is not None and commands.apply(draft, command, self._clock.now()):
             if command.action is CommandAction.ACKNOWLEDGE:
                 batch.acknowledged.add(draft.id)
+            elif command.action is CommandAction.REOPEN:
+                batch.reopened.add(draft.id)
             batch.put(draft)
 
     async def _apply(self, batch: Batch, alert: Alert, rules: Rules) -> None:

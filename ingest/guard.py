@@ -115,9 +115,18 @@ class Guard:
     def check_token(
         self, source: str, headers: Mapping[str, str], query: Mapping[str, str]
     ) -> None:
-        """Bearer token or ?token=, compared in constant time, when the source has one."""
-        expected = self._settings.source(source).token
+        """Bearer token or ?token=, compared in constant time, when the source has one;
+        with `require_credential`, a source with neither token nor signature is refused."""
+        config = self._settings.source(source)
+        expected = config.token
         if expected is None:
+            if self._settings.require_credential and config.hmac is None:
+                raise RefusedError(
+                    401,
+                    f"source '{source}' has no credential configured and every source must "
+                    f"have one: set ingest.sources.{source}.token (or .hmac)",
+                    FieldProblem("Authorization", "no credential configured for this source"),
+                )
             return
         presented = _presented_token(headers, query)
         if presented is None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core.clock import Clock, WallClock
-from core.config import Settings, StageName
+from core.config import IngestSettings, Settings, StageName
 from core.errors import StorageUnavailableError
 from core.rules import RulesRef, RulesVersion, read_rules
 from core.runtime import run_stage
@@ -22,12 +22,14 @@ from ingest.sns import Confirmer, HttpConfirmer
 from sereno import (
     api,
     incident_commands,
+    openapi,
     reload,
     reports,
     runbook_pages,
     silences,
     ticket_callback,
 )
+from sereno.auth import setup as auth_setup
 from sereno.keys import PIPELINE
 from sereno.pipeline import Pipeline, build_pipeline
 
@@ -168,9 +170,10 @@ def create_app(
     app = web.Application(client_max_size=settings.ingest.max_body_bytes, middlewares=[json_errors])
     app[PIPELINE] = pipeline
     app.cleanup_ctx.append(_storage_ctx)
+    auth_setup.install(app, settings, clock)
     app.cleanup_ctx.append(_stages_ctx)
     ingest_http.add_routes(
-        app, pipeline.receiver, Guard(settings.ingest), confirmer or HttpConfirmer()
+        app, pipeline.receiver, Guard(ingest_settings(settings)), confirmer or HttpConfirmer()
     )
     api.add_routes(app)
     silences.add_routes(app)
@@ -180,7 +183,17 @@ def create_app(
     reports.add_routes(app)
     reload.add_routes(app)
     add_ops_routes(app)
+    openapi.add_routes(app)
     return app
+
+
+def ingest_settings(settings: Settings) -> IngestSettings:
+    """The receivers' settings, with whether every source needs a credential decided:
+    unless said otherwise, yes when Sereno listens beyond loopback."""
+    required = settings.ingest.require_credential
+    if required is None:
+        required = not settings.loopback
+    return settings.ingest.model_copy(update={"require_credential": required})
 
 
 def add_ops_routes(app: web.Application) -> None:

@@ -20,6 +20,9 @@ from core.runbooks import load_runbooks
 from notify.channels.readiness import unusable_channels
 from report.render import ReportFormat, render
 from sereno.app import create_app
+from sereno.auth import users_command
+from sereno.auth.access_log import CombinedAccessLogger
+from sereno.auth.setup import OpenBeyondLoopbackError
 from sereno.reload import reload_on_sighup
 from sereno.reports import produce
 
@@ -109,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     daily.add_argument("--data", type=Path, help="folder of the embedded data file (./data)")
     daily.add_argument("--redis", metavar="URL", help="read the state from Redis instead")
 
+    users_command.add_parser(commands)
+
     rules = commands.add_parser("rules", help="work with the rules")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser("check", help="validate the rules and explain each error")
@@ -164,7 +169,14 @@ def _serve(args: argparse.Namespace) -> int:
         settings.listen, settings.redis_url or settings.data_dir, loaded.digest,
         settings.rules_dir,
     )  # fmt: skip
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    if settings.auth.access_log:
+        web.run_app(
+            app, host=settings.host, port=settings.port, print=None,
+            access_log=logging.getLogger("sereno.access"),
+            access_log_class=CombinedAccessLogger,
+        )  # fmt: skip
+    else:
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0
 
 
@@ -261,12 +273,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = {
         "serve": _serve, "worker": _worker, "replay": _replay, "report": _report_daily,
-        "rules": _rules_check,
+        "rules": _rules_check, "users": users_command.run,
     }  # fmt: skip
     try:
         return commands[args.command](args)
     except ConfigError as e:
         print(f"sereno: configuration error:\n{e}", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
+    except OpenBeyondLoopbackError as e:
+        print(f"sereno: {e}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE
     except RulesError as e:
         count = f"{len(e.problems)} problem{'s' if len(e.problems) != 1 else ''}"

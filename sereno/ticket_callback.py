@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.models import CommandAction
-from sereno.incident_commands import CommandRequest, submit
+from sereno.incident_commands import submit
 from sereno.keys import PIPELINE
 
 ORIGIN = "webhook"
@@ -72,9 +72,10 @@ async def callback(request: web.Request) -> web.Response:
     ticket = await pipeline.storage.store.get_ticket(ticket_id)
     if ticket is None:
         raise _error(web.HTTPNotFound, f"no ticket {ticket_id}", "id", "no such ticket")
+    # The webhook's signature is the credential; the ticket system names its own user.
     return await submit(
-        request, ticket.incident_id, CommandAction(asked.action),
-        CommandRequest(by=asked.by, note=asked.note), origin=ORIGIN,
+        request, ticket.incident_id, CommandAction(asked.action), {"note": asked.note},
+        origin=ORIGIN, by=asked.by or "ticket system",
     )  # fmt: skip
 
 

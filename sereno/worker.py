@@ -51,8 +51,10 @@ async def run_worker(
     own = settings.model_copy(update={"stages": (stage,)})
     async with AsyncExitStack() as stack:
         if stage is StageName.INGEST:
-            # The application opens and closes its storage itself (cleanup_ctx).
-            await _serve(stack, create_app(own, rules), listen or settings.listen)
+            # The application opens and closes its storage itself (cleanup_ctx). It is told
+            # where it really listens: beyond loopback, auth and sender credentials are due.
+            own = own.model_copy(update={"listen": listen or settings.listen})
+            await _serve(stack, create_app(own, rules), own.listen)
             log.info("ingest worker listening on http://%s", listen or settings.listen)
             await stopping.wait()
             return

@@ -74,7 +74,7 @@ def new_ticket(
         alert_count=incident.alert_count,
         announced_alert_count=incident.alert_count,
         group=incident.group,
-        assignee=incident.acknowledged_by,
+        assignee=incident.assignee or incident.acknowledged_by,
         response_due_at=response_due,
         resolution_due_at=resolution_due,
         responded_at=incident.acknowledged_at,
@@ -115,7 +115,8 @@ def follow(
             TicketChange(at=now, field="acknowledged", old=None, new="yes",
                          note=texts.note("acknowledged", text=said))
         )  # fmt: skip
-    _change(changes, now, "assignee", ticket.assignee, incident.acknowledged_by or ticket.assignee)
+    holder = incident.assignee or incident.acknowledged_by or ticket.assignee
+    _change(changes, now, "assignee", ticket.assignee, holder)
     status = (
         TicketStatus.RESOLVED if incident.status is IncidentStatus.RESOLVED else TicketStatus.OPEN
     )
@@ -143,7 +144,7 @@ def follow(
             "incident_version": incident.version,
             "alert_count": incident.alert_count,
             "group": incident.group,
-            "assignee": incident.acknowledged_by or ticket.assignee,
+            "assignee": holder,
             "responded_at": ticket.responded_at or incident.acknowledged_at,
             "response_due_at": response_due,
             "resolution_due_at": resolution_due,

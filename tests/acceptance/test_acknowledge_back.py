@@ -21,6 +21,7 @@ from core.config import AcknowledgeBack, AlertmanagerAckBack, Settings
 from core.models import IncidentEvent, IncidentEventKind
 from core.store import Changes
 from sereno.app import create_app
+from sereno.auth.principal import Role
 from sereno.keys import PIPELINE
 from tests.acceptance.conftest import (
     START_TIMEOUT_S,
@@ -30,6 +31,7 @@ from tests.acceptance.conftest import (
     free_port,
     http_json,
 )
+from tests.sereno.auth_kit import token_for
 from ticketer.acknowledge_back import marker_name
 
 pytestmark = pytest.mark.e2e
@@ -180,8 +182,8 @@ async def test_acknowledging_silences_the_alert_once_and_resolving_expires_it(
     incident_id = await incident_of_the_alert(client, alertmanager)
     assert await alertmanager.silences() == []
 
-    answer = await client.post(f"/api/v1/incidents/{incident_id}/ack",
-                               json={"by": "alice", "note": "on it"})  # fmt: skip
+    client.session.headers.update(await token_for(client, "alice", Role.OPERATOR))
+    answer = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"note": "on it"})
     assert answer.status == 202
     [silence] = await until(alertmanager.active, lambda found: len(found) == 1)
     assert [(m["name"], m["value"], m["isRegex"], m["isEqual"]) for m in silence["matchers"]] == [
@@ -220,7 +222,8 @@ async def test_alertmanager_down_then_up_gets_the_silence_once(
     incident_id = await incident_of_the_alert(client, alertmanager)
     alertmanager.stop()
 
-    answer = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"by": "marta"})
+    client.session.headers.update(await token_for(client, "marta", Role.OPERATOR))
+    answer = await client.post(f"/api/v1/incidents/{incident_id}/ack")
     assert answer.status == 202
 
     async def unavailable() -> float:

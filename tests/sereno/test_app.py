@@ -52,13 +52,17 @@ WITHIN_S = 15.0
 
 
 async def wait_for(
-    client: Client, path: str, ready: Callable[[Any], bool], within_s: float = WITHIN_S
+    client: Client,
+    path: str,
+    ready: Callable[[Any], bool],
+    headers: dict[str, str] | None = None,
+    within_s: float = WITHIN_S,
 ) -> Any:
     """Poll `path` until `ready(body)`; the stages run in the background of the app."""
     body: Any = None
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
-        response = await client.get(path)
+        response = await client.get(path, headers=headers)
         body = await response.json()
         if ready(body):
             return body

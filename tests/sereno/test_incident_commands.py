@@ -1,6 +1,6 @@
 """Acknowledging and resolving by hand, through the whole app: the command goes through
-correlate, the incident records who did it, and its ticket follows (responded_at, assignee,
-resolution)."""
+correlate, the incident records who did it (whoever holds the API token, never a field of
+the body), and its ticket follows (responded_at, assignee, resolution)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from core.config import Settings
 from core.models import IncidentEvent, IncidentsEntry, Priority
 from core.rules import Rules, RulesRef, TicketRules
 from sereno.app import create_app
+from sereno.auth.principal import Role
 from sereno.keys import PIPELINE
+from tests.sereno.auth_kit import token_for
 from tests.sereno.test_app import wait_for
 
 Client = TestClient[Any, Any]
@@ -45,10 +47,11 @@ async def test_an_acknowledgement_on_the_wall_clock_is_announced_as_one(client: 
     # Live, every reading of the clock differs: the acknowledgement must still go out as
     # `acknowledged` (not `updated`), and on-call staff get its message.
     incident_id = await _incident_with_ticket(client)
-    acked = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"by": "ana"})
+    ana = await token_for(client, "ana", Role.OPERATOR)
+    acked = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={}, headers=ana)
     assert acked.status == 202
     await wait_for(
-        client, f"/api/v1/incidents/{incident_id}", lambda b: b["status"] == "acknowledged"
+        client, f"/api/v1/incidents/{incident_id}", lambda b: b["status"] == "acknowledged", ana
     )
     pipeline = client.app[PIPELINE]
     assert isinstance(pipeline.clock, WallClock)
@@ -70,25 +73,29 @@ async def test_an_acknowledgement_on_the_wall_clock_is_announced_as_one(client: 
 
 async def test_acknowledge_then_resolve_by_hand(client: Client) -> None:
     incident_id = await _incident_with_ticket(client)
+    ana = await token_for(client, "ana.garcia", Role.OPERATOR)
     acked = await client.post(
-        f"/api/v1/incidents/{incident_id}/ack", json={"by": "ana.garcia", "note": "on it"}
+        f"/api/v1/incidents/{incident_id}/ack", json={"note": "on it"}, headers=ana
     )
     assert acked.status == 202
+    assert (await acked.json())["by"] == "ana.garcia"
     incident = await wait_for(
-        client, f"/api/v1/incidents/{incident_id}", lambda b: b["status"] == "acknowledged"
+        client, f"/api/v1/incidents/{incident_id}", lambda b: b["status"] == "acknowledged", ana
     )
     assert incident["acknowledged_by"] == "ana.garcia"
     assert "acknowledged by ana.garcia via api: on it" in incident["timeline"][-1]["text"]
     tickets = await wait_for(
-        client, "/api/v1/tickets", lambda b: b["tickets"][0]["responded_at"] is not None
+        client, "/api/v1/tickets", lambda b: b["tickets"][0]["responded_at"] is not None, ana
     )
     ticket = tickets["tickets"][0]
     assert ticket["assignee"] == "ana.garcia"
     assert ("assignee", "ana.garcia") in [(c["field"], c["new"]) for c in ticket["history"]]
 
-    assert (await client.post(f"/api/v1/incidents/{incident_id}/resolve")).status == 202
-    await wait_for(client, "/api/v1/tickets", lambda b: b["tickets"][0]["status"] == "resolved")
-    again = await client.post(f"/api/v1/incidents/{incident_id}/ack")
+    resolved = await client.post(f"/api/v1/incidents/{incident_id}/resolve", headers=ana)
+    assert resolved.status == 202
+    await wait_for(client, "/api/v1/tickets", lambda b: b["tickets"][0]["status"] == "resolved",
+                   headers=ana)  # fmt: skip
+    again = await client.post(f"/api/v1/incidents/{incident_id}/ack", headers=ana)
     assert again.status == 409
     assert (await again.json())["detail"][0]["field"] == "id"
 
@@ -101,9 +108,13 @@ async def test_unknown_incident_and_bad_body_are_named(client: Client) -> None:
     bad = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"who": "ana"})
     assert bad.status == 400
     assert (await bad.json())["detail"][0]["field"] == "who"
-    long = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"by": "x" * 300})
+    long = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"note": "x" * 5000})
     assert long.status == 400
-    assert (await long.json())["detail"][0]["field"] == "by"
+    assert (await long.json())["detail"][0]["field"] == "note"
+    # Who acts is the credential's holder; a body cannot say otherwise.
+    forged = await client.post(f"/api/v1/incidents/{incident_id}/ack", json={"by": "boss"})
+    assert forged.status == 400
+    assert (await forged.json())["detail"][0]["field"] == "by"
 
 
 async def test_breached_filter_is_checked(client: Client) -> None:

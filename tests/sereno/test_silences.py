@@ -11,6 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from core.config import Settings
 from sereno.app import create_app
+from sereno.auth.principal import Role
+from tests.sereno.auth_kit import token_for
 from tests.sereno.test_app import wait_for
 
 Client = TestClient[Any, Any]
@@ -19,7 +21,6 @@ ClientFactory = Callable[..., Awaitable[Client]]
 DEPLOY = {
     "match": {"resources": "web-*", "names": ["HTTP*"]},
     "duration": "2h",
-    "created_by": "ana.garcia",
     "comment": "Deploying the citizen portal, CHG-1234",
 }
 
@@ -30,7 +31,10 @@ def _http_down(resource: str) -> dict[str, str]:
 
 @pytest.fixture
 async def client(aiohttp_client: ClientFactory, storage_settings: Settings) -> Client:
-    return await aiohttp_client(create_app(storage_settings))
+    """A client acting as ana.garcia, an operator, on every request."""
+    client = await aiohttp_client(create_app(storage_settings))
+    client.session.headers.update(await token_for(client, "ana.garcia", Role.OPERATOR))
+    return client
 
 
 async def test_a_silenced_alert_opens_nothing_and_is_recorded(client: Client) -> None:
@@ -70,7 +74,7 @@ async def test_expiring_a_silence_lets_the_alert_through(client: Client) -> None
     ("change", "field"),
     [
         ({"comment": ""}, "comment"),
-        ({"created_by": None}, "created_by"),
+        ({"created_by": "boss"}, "created_by"),  # the author is who signed in
         ({"match": {"resourcez": "web-*"}}, "match.resourcez"),
         ({"match": {}}, "match would silence every alert"),
         ({"duration": "soon"}, "duration"),
