@@ -21,6 +21,7 @@ from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
 from sereno import (
     api,
+    console,
     incident_commands,
     reload,
     reports,
@@ -180,6 +181,7 @@ def create_app(
     reports.add_routes(app)
     reload.add_routes(app)
     add_ops_routes(app)
+    console.add_routes(app)
     return app
 
 
