@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from playwright.sync_api import Page
 
 from core.config import Settings
 from sereno.app import create_app
@@ -65,3 +66,10 @@ async def post_storm(client: Client) -> str:
     body = await wait_for(client, "/api/v1/incidents", joined)
     assert body["count"] == 1, [i["title"] for i in body["incidents"]]
     return str(body["incidents"][0]["id"])
+
+
+def sign_in(page: Page, base_url: str) -> str:
+    """Open the console in `page` as the test's person; their name, as pages show it.
+    An open Sereno on loopback needs no sign-in: everybody is the anonymous operator."""
+    page.goto(base_url + "/")
+    return signed_in_name()
