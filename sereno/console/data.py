@@ -155,12 +155,18 @@ async def timeline_page(
     return _page(incident.timeline, cursor, limit)
 
 
-def _breached_first(ticket: Ticket) -> tuple[bool, bool, float]:
-    return (not ticket.breached, ticket.resolved_at is not None, -ticket.created_at.timestamp())
+def _breached_first(ticket: Ticket) -> tuple[bool, bool, str, float]:
+    return (
+        not ticket.breached,
+        ticket.resolved_at is not None,
+        ticket.priority.value,
+        -ticket.created_at.timestamp(),
+    )
 
 
 async def tickets(store: Store, incident_id: str | None = None, limit: int = 500) -> list[Ticket]:
-    """Tickets (of one incident, if given): breached first, then open, then newest."""
+    """Tickets (of one incident, if given): breached first, then open, then by priority,
+    then newest."""
     found = await store.list_tickets(limit)
     if incident_id is not None:
         found = [t for t in found if incident_id == t.incident_id or incident_id in t.incidents]

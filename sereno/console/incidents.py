@@ -171,8 +171,9 @@ async def _crisis_context(request: web.Request) -> dict[str, object] | None:
     renderer, lang = request.app[RENDERER], language(request)
     zone = ZoneInfo(request.app[PIPELINE].settings.timezone)
     since = (header.crisis_declared_at or header.opened_at).astimezone(zone)
+    known = request.app[PIPELINE].rules.current.services.get(header.service)
     what = (
-        renderer.text(lang, "crisis_plain_service", service=header.service)
+        renderer.text(lang, "crisis_plain_service", service=known.name if known else header.service)
         if header.service
         else renderer.text(lang, "crisis_plain_title", title=header.title)
     )

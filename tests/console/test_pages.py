@@ -166,6 +166,7 @@ async def test_crisis_view_speaks_plainly(console: Client) -> None:
     await wait_for(console, f"/api/v1/incidents/{incident_id}", lambda b: b["crisis"])
     page = await (await console.get(f"/incidents/{incident_id}/crisis")).text()
     assert "About 55,000 people are affected." in page
+    assert "the Office network, Madrid data centre service" in page
     assert "The redes team is working on it." in page
     assert "Next update due" in page
 

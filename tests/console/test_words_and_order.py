@@ -39,23 +39,26 @@ def test_spans_read_at_a_glance() -> None:
     assert span(-timedelta(minutes=3)) == "3 min"
 
 
-def _ticket(n: int, *, breached: bool = False, resolved: bool = False) -> Ticket:
+def _ticket(
+    n: int, *, breached: bool = False, resolved: bool = False, priority: Priority = Priority.P3
+) -> Ticket:
     at = T0 + timedelta(minutes=n)
     breaches = (SlaBreach(target=SlaTarget.RESPONSE, due_at=at, noticed_at=at),) if breached else ()
     return Ticket(
         id=f"TKT-{n}", incident_id=f"INC-{n}", backend="builtin", title=f"t{n}",
-        priority=Priority.P3, created_at=at, updated_at=at,
+        priority=priority, created_at=at, updated_at=at,
         resolved_at=at if resolved else None, breaches=breaches,
     )  # fmt: skip
 
 
-def test_tickets_come_breached_first_then_open_then_newest() -> None:
+def test_tickets_come_breached_first_then_open_then_by_priority_and_newest() -> None:
     tickets = [
         _ticket(1),
         _ticket(2, resolved=True),
         _ticket(3, breached=True, resolved=True),
         _ticket(4),
         _ticket(5, breached=True),
+        _ticket(6, priority=Priority.P1),
     ]
     ordered = sorted(tickets, key=data._breached_first)
-    assert [t.id for t in ordered] == ["TKT-5", "TKT-3", "TKT-4", "TKT-1", "TKT-2"]
+    assert [t.id for t in ordered] == ["TKT-5", "TKT-3", "TKT-6", "TKT-4", "TKT-1", "TKT-2"]
