@@ -108,6 +108,7 @@ async def test_pages_carry_a_policy_without_inline_scripts(console: Client) -> N
         page = await response.text()
         assert re.search(r"<script(?![^>]*\bsrc=)", page) is None, path
         assert not re.search(r"\son[a-z]+=", page), path
+        assert not re.search(r"<style|\sstyle=", page), path
     script = await console.get("/static/console/console.js")
     assert script.status == 200
     assert script.headers["X-Content-Type-Options"] == "nosniff"
