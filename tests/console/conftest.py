@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from playwright.sync_api import Page
 
 from core.config import Settings
-from sereno.app import create_app
+from sereno.app import Handler, create_app
+from sereno.console.who import PRINCIPAL, ConsolePrincipal
 from tests.sereno.test_app import wait_for
 
 Client = TestClient[Any, Any]
@@ -73,3 +75,15 @@ def sign_in(page: Page, base_url: str) -> str:
     An open Sereno on loopback needs no sign-in: everybody is the anonymous operator."""
     page.goto(base_url + "/")
     return signed_in_name()
+
+
+def as_principal(app: web.Application, principal: ConsolePrincipal) -> web.Application:
+    """`app` with every request coming from `principal`, as sign-in would name them."""
+
+    @web.middleware
+    async def signed_in(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request[PRINCIPAL] = principal
+        return await handler(request)
+
+    app.middlewares.append(signed_in)
+    return app

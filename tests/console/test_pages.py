@@ -12,12 +12,14 @@ from core.config import Settings
 from sereno.app import create_app
 from sereno.console import data
 from sereno.console.page import supported_commands
+from sereno.console.who import ConsolePrincipal
 from sereno.keys import PIPELINE
 from tests.conftest import REPO
 from tests.console.conftest import (
     STORM_HOSTS,
     Client,
     ClientFactory,
+    as_principal,
     hostile,
     post_storm,
     signed_in_name,
@@ -201,3 +203,19 @@ async def test_members_and_timeline_come_a_page_at_a_time(console: Client) -> No
     assert after == "5"
     paged = await (await console.get(f"/incidents/{incident_id}?members=30")).text()
     assert paged.count('class="member-group"') == 1
+
+
+async def test_a_viewer_reads_and_sees_their_groups_work(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    viewer = ConsolePrincipal(name="eva.ruiz", role="viewer", groups=("redes",), kind="user")
+    client = await aiohttp_client(as_principal(create_app(settings), viewer))
+    incident_id = await post_storm(client)
+    page = await (await client.get(f"/incidents/{incident_id}")).text()
+    assert "Signed in as <strong>eva.ruiz</strong>" in page
+    assert "data-api=" not in page
+    assert "acting on it needs the operator role" in page
+    mine = await (await client.get("/mine")).text()
+    groups = mine.partition('id="held-group"')[2].partition('id="held-none"')[0]
+    assert _incident_links(groups) == [incident_id]
+    assert "(redes)" in groups
