@@ -130,6 +130,9 @@ def test_a_silence_is_made_from_its_preview(server: SerenoProcess, watched: Watc
     given = {k: v for k, v in made["match"].items() if v}
     assert given == {"names": ["HostDown"], "resources": ["web-1", "web-2"]}
     assert made["created_by"] == me
+    row.get_by_role("button", name=f"Expire {made['id']}").click()
+    expired = page.locator("table.silences tbody tr.expired", has_text="Rack B power work")
+    expect(expired).to_have_count(1, timeout=WAIT_MS)
 
 
 def test_a_hostile_summary_stays_text(server: SerenoProcess, watched: Watched) -> None:
