@@ -211,6 +211,19 @@ def test_english_and_spanish(server: SerenoProcess, watched: Watched) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Silences")
 
 
+def test_the_list_updates_in_place(server: SerenoProcess, watched: Watched) -> None:
+    page = watched.page
+    sign_in(page, server.url)
+    page.evaluate("() => { window.loadedOnce = true; }")
+    new = page.locator("tbody tr", has_text="CertificateExpiring on intra-1")
+    expect(new).to_have_count(0)
+    alert = {"name": "CertificateExpiring", "resource": "intra-1", "severity": "warning",
+             "id": "cert-intra-1", "summary": "TLS certificate expires in 5 days"}  # fmt: skip
+    post(server, alert)
+    expect(new).to_have_count(1, timeout=WAIT_MS)
+    assert page.evaluate("() => window.loadedOnce") is True  # the same page, not a reload
+
+
 def test_the_page_stays_put_without_javascript(server: SerenoProcess, chromium: Browser) -> None:
     context = chromium.new_context(java_script_enabled=False)
     page = context.new_page()
