@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts unit bench report-screenshot clean
+.PHONY: run test lint typecheck contracts unit bench report-screenshot console-screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 # A sample day's daily report as report.png (and report.html) to look at; needs chromium.
 report-screenshot: $(STAMP)
 	$(BIN)/python bench/report_screenshot.py --out report.png
+
+# PNGs of the console's main pages into docs/img/ for the README; needs chromium.
+console-screenshots: $(STAMP)
+	$(BIN)/python -m tests.console.screenshots --out docs/img
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .pytest_cache .ruff_cache

@@ -15,6 +15,7 @@ start without opening anything else. Errors name the file, the line and the fix.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,9 @@ class Runbooks:
 
     def __len__(self) -> int:
         return len(self._runbooks)
+
+    def __iter__(self) -> Iterator[Runbook]:
+        return iter(self._runbooks)
 
     def get(self, name: str) -> Runbook | None:
         return self._by_name.get(name)

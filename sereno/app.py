@@ -21,6 +21,7 @@ from ingest.guard import Guard
 from ingest.sns import Confirmer, HttpConfirmer
 from sereno import (
     api,
+    console,
     incident_commands,
     openapi,
     reload,
@@ -184,6 +185,7 @@ def create_app(
     reload.add_routes(app)
     add_ops_routes(app)
     openapi.add_routes(app)
+    console.add_routes(app)
     return app
 
 

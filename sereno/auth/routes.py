@@ -78,6 +78,33 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/silences"): RouteRule(V, "silence.list", "Silences"),
     ("GET", "/api/v1/reports/daily"): RouteRule(V, "report.daily", "The daily report"),
     ("GET", "/runbooks/{name}"): RouteRule(V, "runbook.page", "A runbook as a page"),
+    ("GET", "/api/v1/incidents/{id}/alerts"): RouteRule(
+        V, "incident.alerts", "An incident's alerts, page by page"
+    ),
+    ("GET", "/api/v1/incidents/{id}/timeline"): RouteRule(
+        V, "incident.timeline", "An incident's timeline, page by page"
+    ),
+    # The console: pages, the fragments that keep them live, its language and its files.
+    ("GET", "/"): RouteRule(V, "console.incidents", "The console: incidents"),
+    ("GET", "/incidents/{id}"): RouteRule(V, "console.incident", "The console: one incident"),
+    ("GET", "/incidents/{id}/crisis"): RouteRule(
+        V, "console.crisis", "The console: the crisis committee's view"
+    ),
+    ("GET", "/mine"): RouteRule(V, "console.mine", "The console: mine and my groups'"),
+    ("GET", "/silences"): RouteRule(V, "console.silences", "The console: silences"),
+    ("GET", "/tickets"): RouteRule(V, "console.tickets", "The console: tickets"),
+    ("GET", "/runbooks"): RouteRule(V, "console.runbooks", "The console: runbooks"),
+    ("GET", "/_live/incidents"): RouteRule(V, "console.live.incidents", "Live incident list"),
+    ("GET", "/_live/incidents/{id}"): RouteRule(V, "console.live.incident", "Live incident"),
+    ("GET", "/_live/incidents/{id}/crisis"): RouteRule(
+        V, "console.live.crisis", "Live crisis view"
+    ),
+    ("GET", "/_live/mine"): RouteRule(V, "console.live.mine", "Live mine and my groups'"),
+    ("GET", "/_live/silence-preview"): RouteRule(
+        V, "console.live.preview", "What a silence would match"
+    ),
+    ("GET", "/language/{lang}"): RouteRule(Gate.PUBLIC, "console.language", "Page language"),
+    ("GET", "/static/console"): RouteRule(Gate.PUBLIC, "console.static", "Console files"),
     # Operating.
     ("POST", "/api/v1/incidents/{id}/ack"): RouteRule(
         OP, "incident.acknowledge", "Acknowledge an incident", group_scoped=True

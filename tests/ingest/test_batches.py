@@ -56,7 +56,7 @@ async def test_alertmanager_group_with_bad_timestamps_keeps_its_good_alert(
     assert "starts_at 1970-01-01" in body["refused"][1]["problem"]
     incidents = await wait_for(client, "/api/v1/incidents", lambda b: b["count"] == 1)
     [incident] = incidents["incidents"]
-    assert [a["resource"] for a in incident["alerts"]] == ["web-1"]
+    assert [a["resource"] for a in incident["sample"]] == ["web-1"]
 
 
 async def test_a_batch_with_nothing_good_is_refused_whole(

@@ -133,7 +133,7 @@ async def test_the_kibana_route_accepts_a_summary(
     assert response.status == 202, await response.text()
     assert (await response.json())["accepted"] == 2
     body = await wait_for(client, "/api/v1/incidents", lambda b: b["count"] >= 1)
-    assert {a["source"] for i in body["incidents"] for a in i["alerts"]} == {"kibana"}
+    assert {a["source"] for i in body["incidents"] for a in i["sample"]} == {"kibana"}
 
 
 def test_a_bad_alert_in_a_summary_costs_only_itself(rules: Rules) -> None:

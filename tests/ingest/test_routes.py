@@ -206,7 +206,7 @@ async def test_nagios_and_icinga_form_posts_and_a_downtime_of_an_ok_host_opens_n
     # Alerts are handled in order: once the problem's incident is there, the downtime
     # notification before it has been handled too, and opened nothing.
     body = await wait_for(client, "/api/v1/incidents", lambda b: b["count"] >= 1)
-    assert [a["source_id"] for i in body["incidents"] for a in i["alerts"]] == [
+    assert [a["source_id"] for i in body["incidents"] for a in i["sample"]] == [
         "web-1.corp.example/HTTP"
     ]
 

@@ -65,11 +65,10 @@ async def test_the_label_reaches_the_incident_and_the_metric_counts_it(
     response = await client.post("/api/v1/alerts/generic", json=body)
     assert response.status == 202
     incidents = await wait_for(client, "/api/v1/incidents", lambda b: b["count"] >= 1)
-    words = {
-        a["resource"]: a["labels"].get(UNMAPPED_SEVERITY)
-        for i in incidents["incidents"]
-        for a in i["alerts"]
-    }
+    words: dict[str, str | None] = {}
+    for listed in incidents["incidents"]:
+        page = await (await client.get(f"/api/v1/incidents/{listed['id']}/alerts")).json()
+        words |= {a["resource"]: a["labels"].get(UNMAPPED_SEVERITY) for a in page["alerts"]}
     assert words["db-1"] == "catastrophic"
     metrics = await (await client.get("/metrics")).text()
     assert (

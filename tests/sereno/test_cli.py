@@ -138,7 +138,7 @@ def test_rules_check_explains_every_problem_and_exits_2(
         (
             f"  {rules / 'c.yaml'}:3: correlation.hold_dwn: unknown key 'hold_dwn'; check its "
             "spelling (did you mean 'hold_down'?); the keys here are: reopen_window, hold_down, "
-            "symptom_hold, flapping, rules"
+            "symptom_hold, settle, flapping, rules"
         ),
         (
             f"  {rules / 's.yaml'}:4: services.mail.depends_on[0]: unknown service 'dns'; write "
