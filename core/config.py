@@ -226,6 +226,54 @@ class JiraBackend(BaseModel):
         return self
 
 
+RT_PRIORITIES = {"P1": 90, "P2": 70, "P3": 50, "P4": 30, "P5": 10}
+
+
+class RtBackend(BaseModel):
+    """Request Tracker 5 (REST2, RT::Authen::Token): a ticket per incident, named by the
+    custom field `custom_field`; read back by polling REST2 and by the scrip of contrib/rt/."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", description="RT's base URL, https://rt.example")
+    token: Secret = Field(description="The API user's auth token (RT 5: Settings > Auth Tokens)")
+    user: str = Field(
+        default="sereno",
+        min_length=1,
+        description="The API user; its own changes are not read back",
+    )
+    queue: str = Field(default="General", min_length=1, description="Queue when none is mapped")
+    queues: dict[str, str] = Field(
+        default_factory=dict, description="Support group -> queue; the group of a queue back"
+    )
+    custom_field: str = Field(
+        default="Sereno incident", min_length=1, description="Custom field naming the incident"
+    )
+    reference_prefix: str = Field(
+        default="",
+        max_length=64,
+        description="Before the incident id in the custom field, when several Sereno "
+        "installations share one RT (sereno-prod-)",
+    )
+    priorities: dict[Priority, int] = Field(
+        default_factory=lambda: {Priority(k): v for k, v in RT_PRIORITIES.items()},
+        description="Sereno priority -> RT's numeric priority",
+    )
+    resolved_statuses: tuple[str, ...] = Field(
+        default=("resolved", "rejected"), min_length=1, description="RT statuses that resolve"
+    )
+    resolve_status: str = Field(default="resolved", min_length=1)
+    reopen_status: str = Field(default="open", min_length=1)
+    callback_secret: Secret | None = Field(
+        default=None, description="Shared with the scrip ($SerenoCallbackSecret); None: poll only"
+    )
+    poll_s: float = Field(default=60.0, gt=0, description="How often REST2 is read for changes")
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries while it is down"
+    )
+
+
 class TicketBackends(BaseModel):
     """External ticket backends, besides the builtin one; several at once are allowed.
     Each is fed from the `tickets` stream by a delivery loop of its own (its outbox)."""
@@ -234,6 +282,7 @@ class TicketBackends(BaseModel):
 
     webhook: WebhookBackend | None = None
     jira: JiraBackend | None = None
+    rt: RtBackend | None = None
 
 
 class AlertmanagerAckBack(BaseModel):

@@ -30,6 +30,7 @@ from notify.worker import NotifyStage
 from ticketer.acknowledge_back import AcknowledgeBackStage
 from ticketer.backends.base import TicketBackend
 from ticketer.backends.jira import JiraTicketBackend
+from ticketer.backends.rt import RtTicketBackend
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
 from ticketer.rehearsal import RehearsalStage
@@ -58,6 +59,19 @@ class Pipeline:
     """Without delivery (replay): what each external backend would have been asked."""
     silencers: list[AlertmanagerSilencer] = field(default_factory=list)
     """Sources told of acknowledgements; closed by the owner of the pipeline."""
+
+
+def _external_backends(settings: Settings, texts: TicketTexts) -> list[tuple[TicketBackend, float]]:
+    """The configured external ticket backends, each with its longest wait between tries."""
+    configured = settings.ticket_backends
+    wanted: list[tuple[TicketBackend, float]] = []
+    if configured.webhook is not None:
+        wanted.append((WebhookTicketBackend(configured.webhook), configured.webhook.backoff_max_s))
+    if configured.jira is not None:
+        wanted.append((JiraTicketBackend(configured.jira, texts), configured.jira.backoff_max_s))
+    if configured.rt is not None:
+        wanted.append((RtTicketBackend(configured.rt, texts), configured.rt.backoff_max_s))
+    return wanted
 
 
 def build_pipeline(
@@ -105,12 +119,7 @@ def build_pipeline(
     if StageName.NOTIFY in settings.stages:
         deliverer = Deliverer(storage.store, rules, clock, settings.notify, notify_metrics)
     backends: list[TicketBackend] = []
-    configured = settings.ticket_backends
-    wanted: list[tuple[TicketBackend, float]] = []
-    if configured.webhook is not None:
-        wanted.append((WebhookTicketBackend(configured.webhook), configured.webhook.backoff_max_s))
-    if configured.jira is not None:
-        wanted.append((JiraTicketBackend(configured.jira, texts), configured.jira.backoff_max_s))
+    wanted = _external_backends(settings, texts)
     if deliver and StageName.TICKETER in settings.stages:
         for backend, backoff_max_s in wanted:
             backends.append(backend)
