@@ -475,11 +475,15 @@ class Tick(Frozen):
 class CommandAction(enum.StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
+    ASSIGN = "assign"
+    COMMENT = "comment"
+    REOPEN = "reopen"
 
 
 class IncidentCommand(Frozen):
-    """Entry of the `alerts` stream: a person acknowledges or resolves an incident (through
-    the API or an external ticket system); correlate, which owns incidents, applies it."""
+    """Entry of the `alerts` stream: a person acknowledges, resolves, reopens, assigns or
+    comments on an incident (through the API or an external ticket system, whose text is
+    `note`); correlate, which owns incidents, applies it."""
 
     type: Literal["command"] = "command"
     schema_version: int = SCHEMA_VERSION
@@ -489,6 +493,8 @@ class IncidentCommand(Frozen):
     by: str = Field(default="", max_length=256)
     note: str = Field(default="", max_length=4096)
     origin: str = Field(default="api", max_length=64, description="api, or the ticket backend")
+    assignee: str = Field(default="", max_length=256, description="assign: who holds it now")
+    group: str = Field(default="", max_length=256, description="assign: the group holding it")
 
 
 class AlertsEntry(

@@ -31,6 +31,8 @@ from ticketer.acknowledge_back import AcknowledgeBackStage
 from ticketer.backends.base import TicketBackend
 from ticketer.backends.jira import JiraTicketBackend
 from ticketer.backends.rt import RtTicketBackend
+from ticketer.backends.rt_client import RtClient
+from ticketer.backends.rt_watch import RtWatcher
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
 from ticketer.rehearsal import RehearsalStage
@@ -59,6 +61,8 @@ class Pipeline:
     """Without delivery (replay): what each external backend would have been asked."""
     silencers: list[AlertmanagerSilencer] = field(default_factory=list)
     """Sources told of acknowledgements; closed by the owner of the pipeline."""
+    watchers: dict[str, RtWatcher] = field(default_factory=dict)
+    """Ticket systems read back, by backend name; run and closed by the owner."""
 
 
 def _external_backends(settings: Settings, texts: TicketTexts) -> list[tuple[TicketBackend, float]]:
@@ -136,6 +140,10 @@ def build_pipeline(
             AcknowledgeBackStage(storage.store, silencer, texts, clock, settings.base_url,
                                  ticketer_metrics, runtime_metrics)
         )  # fmt: skip
+    watchers: dict[str, RtWatcher] = {}
+    rt = settings.ticket_backends.rt
+    if rt is not None and deliver and StageName.TICKETER in settings.stages:
+        watchers["rt"] = RtWatcher(RtClient(rt), storage.store, clock)
     rehearsals: list[RehearsalStage] = []
     if not deliver and StageName.TICKETER in settings.stages:
         rehearsals = [RehearsalStage(storage.store, b, runtime_metrics) for b, _ in wanted]
@@ -153,4 +161,5 @@ def build_pipeline(
         backends=backends,
         rehearsals=rehearsals,
         silencers=silencers,
+        watchers=watchers,
     )

@@ -73,7 +73,7 @@ class RtServer:
 
     def init(self) -> None:
         env = os.environ | {
-            "SERENO_CALLBACK_URL": f"http://127.0.0.1:{self.callback_port}/api/v1/tickets/rt/callback",
+            "SERENO_CALLBACK_URL": f"http://127.0.0.1:{self.callback_port}/api/v1/callbacks/rt",
             "SERENO_CALLBACK_SECRET": CALLBACK_SECRET,
         }
         subprocess.run(
