@@ -274,6 +274,64 @@ class RtBackend(BaseModel):
     )
 
 
+GLPI_SCALES = {
+    "P1": {"urgency": 5, "impact": 5, "priority": 6},
+    "P2": {"urgency": 4, "impact": 4, "priority": 5},
+    "P3": {"urgency": 3, "impact": 3, "priority": 3},
+    "P4": {"urgency": 2, "impact": 2, "priority": 2},
+    "P5": {"urgency": 1, "impact": 1, "priority": 1},
+}
+
+
+class GlpiScale(BaseModel):
+    """GLPI's urgency and impact (1 very low .. 5 very high) and priority (.. 6 major)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    urgency: int = Field(ge=1, le=5)
+    impact: int = Field(ge=1, le=5)
+    priority: int = Field(ge=1, le=6)
+
+
+class GlpiBackend(BaseModel):
+    """GLPI's REST API (apirest.php): a session from an App-Token and a user token; a ticket
+    per incident, named by `[<tag>:<incident id>]` at the end of its title; read back by
+    polling and by GLPI's outgoing webhooks (X-GLPI-signature)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", description="https://glpi.example/apirest.php")
+    app_token: Secret | None = Field(default=None, description="The API client's App-Token")
+    user_token: Secret = Field(description="The API user's remote access key")
+    user_id: int = Field(
+        default=0, ge=0, description="The API user's id; its changes are not read back"
+    )
+    entity_id: int = Field(default=0, ge=0, description="Entity the tickets are made in")
+    tag: str = Field(
+        default="sereno", pattern=r"^[A-Za-z0-9_-]+$", description="Names the incident"
+    )
+    category: int = Field(default=0, ge=0, description="ITIL category when none is mapped")
+    categories: dict[str, int] = Field(
+        default_factory=dict, description="Support group -> itilcategories_id"
+    )
+    groups: dict[str, int] = Field(
+        default_factory=dict, description="Support group -> GLPI group assigned; and back"
+    )
+    scales: dict[Priority, GlpiScale] = Field(
+        default_factory=lambda: {Priority(k): GlpiScale(**v) for k, v in GLPI_SCALES.items()},
+    )
+    solved_statuses: tuple[int, ...] = Field(default=(5, 6), description="Solved, closed")
+    reopen_status: int = Field(default=2, ge=1, le=6, description="2: processing (assigned)")
+    webhook_secret: Secret | None = Field(
+        default=None, description="The secret of GLPI's webhooks to Sereno; None: poll only"
+    )
+    poll_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries while it is down"
+    )
+
+
 class TicketBackends(BaseModel):
     """External ticket backends, besides the builtin one; several at once are allowed.
     Each is fed from the `tickets` stream by a delivery loop of its own (its outbox)."""
@@ -283,6 +341,7 @@ class TicketBackends(BaseModel):
     webhook: WebhookBackend | None = None
     jira: JiraBackend | None = None
     rt: RtBackend | None = None
+    glpi: GlpiBackend | None = None
 
 
 class AlertmanagerAckBack(BaseModel):

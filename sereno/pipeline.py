@@ -29,10 +29,14 @@ from notify.tickets import TicketNotifyStage
 from notify.worker import NotifyStage
 from ticketer.acknowledge_back import AcknowledgeBackStage
 from ticketer.backends.base import TicketBackend
+from ticketer.backends.glpi import GlpiTicketBackend
+from ticketer.backends.glpi_client import GlpiClient
+from ticketer.backends.glpi_watch import GlpiWatcher
 from ticketer.backends.jira import JiraTicketBackend
 from ticketer.backends.rt import RtTicketBackend
 from ticketer.backends.rt_client import RtClient
 from ticketer.backends.rt_watch import RtWatcher
+from ticketer.backends.watch import Watcher
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
 from ticketer.rehearsal import RehearsalStage
@@ -61,7 +65,7 @@ class Pipeline:
     """Without delivery (replay): what each external backend would have been asked."""
     silencers: list[AlertmanagerSilencer] = field(default_factory=list)
     """Sources told of acknowledgements; closed by the owner of the pipeline."""
-    watchers: dict[str, RtWatcher] = field(default_factory=dict)
+    watchers: dict[str, Watcher] = field(default_factory=dict)
     """Ticket systems read back, by backend name; run and closed by the owner."""
 
 
@@ -75,7 +79,20 @@ def _external_backends(settings: Settings, texts: TicketTexts) -> list[tuple[Tic
         wanted.append((JiraTicketBackend(configured.jira, texts), configured.jira.backoff_max_s))
     if configured.rt is not None:
         wanted.append((RtTicketBackend(configured.rt, texts), configured.rt.backoff_max_s))
+    if configured.glpi is not None:
+        wanted.append((GlpiTicketBackend(configured.glpi, texts), configured.glpi.backoff_max_s))
     return wanted
+
+
+def _watchers(settings: Settings, storage: Storage, clock: Clock) -> dict[str, Watcher]:
+    """The ticket systems read back, by backend name."""
+    configured = settings.ticket_backends
+    watchers: dict[str, Watcher] = {}
+    if configured.rt is not None:
+        watchers["rt"] = RtWatcher(RtClient(configured.rt), storage.store, clock)
+    if configured.glpi is not None:
+        watchers["glpi"] = GlpiWatcher(GlpiClient(configured.glpi), storage.store, clock)
+    return watchers
 
 
 def build_pipeline(
@@ -140,10 +157,11 @@ def build_pipeline(
             AcknowledgeBackStage(storage.store, silencer, texts, clock, settings.base_url,
                                  ticketer_metrics, runtime_metrics)
         )  # fmt: skip
-    watchers: dict[str, RtWatcher] = {}
-    rt = settings.ticket_backends.rt
-    if rt is not None and deliver and StageName.TICKETER in settings.stages:
-        watchers["rt"] = RtWatcher(RtClient(rt), storage.store, clock)
+    watchers = (
+        _watchers(settings, storage, clock)
+        if deliver and StageName.TICKETER in settings.stages
+        else {}
+    )
     rehearsals: list[RehearsalStage] = []
     if not deliver and StageName.TICKETER in settings.stages:
         rehearsals = [RehearsalStage(storage.store, b, runtime_metrics) for b, _ in wanted]

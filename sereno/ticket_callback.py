@@ -1,5 +1,6 @@
 """Ticket systems calling back: POST /api/v1/tickets/{id}/callback (the generic webhook
-backend) and POST /api/v1/callbacks/rt (Request Tracker's scrip, contrib/rt/).
+backend), POST /api/v1/callbacks/rt (Request Tracker's scrip, contrib/rt/) and
+POST /api/v1/callbacks/glpi (GLPI's outgoing webhook, signed in GLPI's own way, below).
 
 Every callback is signed as the outgoing webhook is: `sha256=<hex HMAC-SHA256 of the exact
 body>` in X-Sereno-Signature (the webhook's `header`), under the backend's secret. What is
@@ -35,6 +36,8 @@ HOW_TO_SIGN = (
 )
 NONCES_KEPT = 100_000
 AFTER_RESOLVED = {"comment", "reopen"}
+GLPI_SIGNATURE = "X-GLPI-signature"
+GLPI_TIMESTAMP = "X-GLPI-timestamp"
 
 
 class Signed(BaseModel):
@@ -184,7 +187,67 @@ async def rt_callback(request: web.Request) -> web.Response:
     return web.json_response({"ticket": asked.ticket, "accepted": True}, status=202)
 
 
+async def glpi_callback(request: web.Request) -> web.Response:
+    """GLPI's outgoing webhook (GLPI 10.0.7+, src/Webhook.php): `X-GLPI-signature` is the hex
+    HMAC-SHA256 of the body followed by `X-GLPI-timestamp`, under the webhook's secret. The
+    ticket is inside the signed body (`item.id`, or `item.items_id` / `parent_item.id` for a
+    followup); GLPI sends no nonce, so the signature itself is the nonce: the same request
+    twice is refused."""
+    pipeline = request.app[PIPELINE]
+    watcher = pipeline.watchers.get("glpi")
+    glpi = pipeline.settings.ticket_backends.glpi
+    if watcher is None or glpi is None or glpi.webhook_secret is None:
+        raise _error(
+            web.HTTPNotFound, "no GLPI webhook is configured",
+            "ticket_backends.glpi.webhook_secret", "configure it to take GLPI's webhooks",
+        )  # fmt: skip
+    raw = await request.read()
+    given = request.headers.get(GLPI_SIGNATURE, "")
+    stamp = request.headers.get(GLPI_TIMESTAMP, "")
+    signed = hmac.new(glpi.webhook_secret.reveal(), raw + stamp.encode(), hashlib.sha256)
+    if not given or not stamp.isdigit() or not hmac.compare_digest(signed.hexdigest(), given):
+        problem = "bad signature" if given and stamp else "missing"
+        raise _error(web.HTTPUnauthorized, f"{GLPI_SIGNATURE}: {problem}", GLPI_SIGNATURE,
+                     "GLPI signs the body followed by X-GLPI-timestamp with the webhook's "
+                     "secret; set ticket_backends.glpi.webhook_secret to it")  # fmt: skip
+    ticket = _glpi_ticket(raw)
+    if not ticket:
+        raise _error(web.HTTPBadRequest, "no ticket in the webhook", "item.id",
+                     "send GLPI's default payload for Ticket or ITILFollowup events")  # fmt: skip
+    now = pipeline.clock.now()
+    signed_at = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
+    nonces = request.app[NONCES]
+    if abs(now - signed_at) > WINDOW or signed_at < nonces.since - WINDOW:
+        raise _error(web.HTTPUnauthorized, "timestamp outside the window", GLPI_TIMESTAMP,
+                     f"signed at {signed_at.isoformat()}; Sereno's clock says "
+                     f"{now.isoformat()}")  # fmt: skip
+    if not nonces.first_use("glpi:" + given, signed_at, now):
+        raise _error(web.HTTPConflict, "webhook already received", GLPI_SIGNATURE,
+                     "this very request was taken before")  # fmt: skip
+    watcher.nudge(ticket)
+    return web.json_response({"ticket": ticket, "accepted": True}, status=202)
+
+
+def _glpi_ticket(raw: bytes) -> str:
+    """The ticket a GLPI webhook's body is about; "" when it names none."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return ""
+    item = body.get("item") if isinstance(body, dict) else None
+    parent = body.get("parent_item") if isinstance(body, dict) else None
+    if not isinstance(item, dict):
+        return ""
+    if item.get("itemtype") == "Ticket" and item.get("items_id"):
+        return str(item["items_id"])  # a followup, solution or task of a ticket
+    if isinstance(parent, dict) and parent.get("id"):
+        return str(parent["id"])
+    found = item.get("id")
+    return str(found) if isinstance(found, int | str) and str(found).isdigit() else ""
+
+
 def add_routes(app: web.Application) -> None:
     app[NONCES] = NonceMemory(app[PIPELINE].clock.now())
     app.router.add_post("/api/v1/tickets/{id}/callback", callback)
     app.router.add_post("/api/v1/callbacks/rt", rt_callback)
+    app.router.add_post("/api/v1/callbacks/glpi", glpi_callback)

@@ -17,24 +17,22 @@ process stops half-way:
 
 Two ways lead here: polling every `poll_s` (tickets updated since the last poll, less a
 margin), which catches everything, and the scrip's callback (contrib/rt/), which names one
-ticket at once. One lock serialises them, so nothing is read twice.
+ticket at once; both run in the one loop of `Watcher.run`, so nothing is read twice.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.bus import Stream
 from core.clock import Clock
-from core.errors import StorageUnavailableError
 from core.models import IncidentCommand
 from core.store import Changes, Store
-from ticketer.backends.base import BackendRejectedError, BackendUnavailableError
 from ticketer.backends.rt import incident_of, quoted
 from ticketer.backends.rt_client import RtClient
+from ticketer.backends.watch import Watcher
 
 ORIGIN = "rt"
 MARKER = "rt-transaction:"
@@ -43,8 +41,6 @@ MARGIN = timedelta(minutes=2)
 """Read back this much before the last poll: RT's LastUpdated counts whole seconds, and
 the two clocks may differ."""
 NOBODY = "Nobody"
-NUDGE_RETRY_S = 0.5
-NUDGE_TRIES = 20
 
 log = logging.getLogger(__name__)
 
@@ -56,64 +52,27 @@ def _value(field: object) -> str:
     return "" if field is None else str(field)
 
 
-class RtWatcher:
+class RtWatcher(Watcher):
     """Turns RT's changes into incident commands: `run` polls and reads what `nudge` names."""
 
+    name = "rt"
+
     def __init__(self, client: RtClient, store: Store, clock: Clock) -> None:
+        super().__init__()
         self._client = client
         self._settings = client.settings
+        self.poll_s = client.settings.poll_s
         self._store = store
         self._clock = clock
-        self._lock = asyncio.Lock()
         self._groups = {queue: group for group, queue in self._settings.queues.items()}
-        self._nudged: dict[str, tuple[int, int]] = {}
-        """ticket -> (the transaction the scrip named, reads tried)"""
-        self._woken = asyncio.Event()
 
     async def close(self) -> None:
         await self._client.close()
 
-    def nudge(self, ticket: str, transaction: int = 0) -> None:
-        """The scrip says `ticket` has `transaction`: read it soon, from the loop of `run`
-        (the callback is answered first; RT may still be finishing that transaction)."""
-        wanted = self._nudged.get(ticket, (0, 0))[0]
-        self._nudged[ticket] = (max(wanted, transaction), 0)
-        self._woken.set()
-
-    async def run(self, stopping: asyncio.Event) -> None:
-        """Poll every `poll_s`, and read nudged tickets at once, until `stopping` is set;
-        rides out RT and storage outages."""
-        next_poll = 0.0
-        loop = asyncio.get_running_loop()
-        while not stopping.is_set():
-            try:
-                if loop.time() >= next_poll:
-                    next_poll = loop.time() + self._settings.poll_s
-                    await self.poll()
-                await self._read_nudged()
-            except (BackendUnavailableError, StorageUnavailableError) as e:
-                log.warning("rt watch: %s; trying again", e)
-            except BackendRejectedError:
-                log.exception("rt watch: RT refused a read; trying again")
-            self._woken.clear()
-            wait = next_poll - loop.time()
-            if self._nudged:
-                wait = min(wait, NUDGE_RETRY_S)
-            waiting = [asyncio.ensure_future(e.wait()) for e in (stopping, self._woken)]
-            await asyncio.wait(waiting, timeout=max(0.0, wait),
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-            for future in waiting:
-                future.cancel()
-
-    async def _read_nudged(self) -> None:
-        """Read each nudged ticket; one whose named transaction is not in its history yet
-        is tried again shortly, a few times, and then left to polling."""
-        for ticket, (transaction, tries) in list(self._nudged.items()):
-            del self._nudged[ticket]
-            await self.read(ticket)
-            seen = await self._store.marker(MARKER + ticket)
-            if transaction > int(seen or 0) and tries + 1 < NUDGE_TRIES:
-                self._nudged[ticket] = (transaction, tries + 1)
+    async def caught_up(self, ticket: str, change: int) -> bool:
+        """Whether the transaction the scrip named has been read (RT calls back from inside
+        the transaction, before it is committed)."""
+        return change <= int(await self._store.marker(MARKER + ticket) or 0)
 
     async def poll(self) -> int:
         """Read every ticket updated since the last poll; returns the commands published."""
@@ -136,23 +95,22 @@ class RtWatcher:
 
     async def read(self, ticket: str, reference: str | None = None) -> int:
         """Read what changed on RT ticket `ticket`; returns the commands published."""
-        async with self._lock:
-            if reference is None:
-                answer = await self._client.call("GET", f"/ticket/{ticket}")
-                reference = _reference(answer, self._settings.custom_field)
-            incident_id = incident_of(self._settings, reference)
-            if not incident_id:
-                return 0  # not a ticket of this installation
-            seen = await self._store.marker(MARKER + ticket)
-            after = int(seen) if seen else 0
-            transactions = await self._client.history(ticket, after)
-            if not transactions:
-                return 0
-            commands = [c for t in transactions for c in await self._commands(incident_id, t)]
-            last = str(max(int(t["id"]) for t in transactions))
-            publish = [(Stream.ALERTS, c.model_dump_json()) for c in commands]
-            await self._store.commit(Changes(markers={MARKER + ticket: last}, publish=publish))
-            return len(commands)
+        if reference is None:
+            answer = await self._client.call("GET", f"/ticket/{ticket}")
+            reference = _reference(answer, self._settings.custom_field)
+        incident_id = incident_of(self._settings, reference)
+        if not incident_id:
+            return 0  # not a ticket of this installation
+        seen = await self._store.marker(MARKER + ticket)
+        after = int(seen) if seen else 0
+        transactions = await self._client.history(ticket, after)
+        if not transactions:
+            return 0
+        commands = [c for t in transactions for c in await self._commands(incident_id, t)]
+        last = str(max(int(t["id"]) for t in transactions))
+        publish = [(Stream.ALERTS, c.model_dump_json()) for c in commands]
+        await self._store.commit(Changes(markers={MARKER + ticket: last}, publish=publish))
+        return len(commands)
 
     async def _commands(
         self, incident_id: str, transaction: dict[str, Any]
