@@ -214,6 +214,16 @@ class JiraBackend(BaseModel):
         default_factory=lambda: {Priority(k): v for k, v in JIRA_PRIORITIES.items()},
         description="Sereno priority -> Jira priority name; one left out is not set",
     )
+    account_id: str = Field(
+        default="", description="Sereno's own account; its changes are not read back"
+    )
+    done_statuses: tuple[str, ...] = Field(
+        default=("Done", "Resolved", "Closed"), min_length=1, description="Statuses that resolve"
+    )
+    webhook_secret: Secret | None = Field(
+        default=None, description="The secret of Jira's webhook to Sereno; None: poll only"
+    )
+    poll_s: float = Field(default=60.0, gt=0, description="How often JQL is read for changes")
     timeout_s: float = Field(default=10.0, gt=0)
     backoff_max_s: float = Field(
         default=60.0, gt=0, description="Longest wait between two tries while it is down"

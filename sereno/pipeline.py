@@ -33,6 +33,7 @@ from ticketer.backends.glpi import GlpiTicketBackend
 from ticketer.backends.glpi_client import GlpiClient
 from ticketer.backends.glpi_watch import GlpiWatcher
 from ticketer.backends.jira import JiraTicketBackend
+from ticketer.backends.jira_watch import JiraWatcher
 from ticketer.backends.rt import RtTicketBackend
 from ticketer.backends.rt_client import RtClient
 from ticketer.backends.rt_watch import RtWatcher
@@ -84,7 +85,9 @@ def _external_backends(settings: Settings, texts: TicketTexts) -> list[tuple[Tic
     return wanted
 
 
-def _watchers(settings: Settings, storage: Storage, clock: Clock) -> dict[str, Watcher]:
+def _watchers(
+    settings: Settings, storage: Storage, clock: Clock, texts: TicketTexts
+) -> dict[str, Watcher]:
     """The ticket systems read back, by backend name."""
     configured = settings.ticket_backends
     watchers: dict[str, Watcher] = {}
@@ -92,6 +95,9 @@ def _watchers(settings: Settings, storage: Storage, clock: Clock) -> dict[str, W
         watchers["rt"] = RtWatcher(RtClient(configured.rt), storage.store, clock)
     if configured.glpi is not None:
         watchers["glpi"] = GlpiWatcher(GlpiClient(configured.glpi), storage.store, clock)
+    if configured.jira is not None:
+        jira = JiraTicketBackend(configured.jira, texts)
+        watchers["jira"] = JiraWatcher(jira, configured.jira, storage.store, clock)
     return watchers
 
 
@@ -158,7 +164,7 @@ def build_pipeline(
                                  ticketer_metrics, runtime_metrics)
         )  # fmt: skip
     watchers = (
-        _watchers(settings, storage, clock)
+        _watchers(settings, storage, clock, texts)
         if deliver and StageName.TICKETER in settings.stages
         else {}
     )

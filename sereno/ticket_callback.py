@@ -1,6 +1,7 @@
 """Ticket systems calling back: POST /api/v1/tickets/{id}/callback (the generic webhook
 backend), POST /api/v1/callbacks/rt (Request Tracker's scrip, contrib/rt/) and
-POST /api/v1/callbacks/glpi (GLPI's outgoing webhook, signed in GLPI's own way, below).
+POST /api/v1/callbacks/glpi and /api/v1/callbacks/jira (GLPI's and Jira's own webhooks,
+signed in their own ways, below).
 
 Every callback is signed as the outgoing webhook is: `sha256=<hex HMAC-SHA256 of the exact
 body>` in X-Sereno-Signature (the webhook's `header`), under the backend's secret. What is
@@ -38,6 +39,7 @@ NONCES_KEPT = 100_000
 AFTER_RESOLVED = {"comment", "reopen"}
 GLPI_SIGNATURE = "X-GLPI-signature"
 GLPI_TIMESTAMP = "X-GLPI-timestamp"
+JIRA_SIGNATURE = "X-Hub-Signature"
 
 
 class Signed(BaseModel):
@@ -246,8 +248,50 @@ def _glpi_ticket(raw: bytes) -> str:
     return str(found) if isinstance(found, int | str) and str(found).isdigit() else ""
 
 
+async def jira_callback(request: web.Request) -> web.Response:
+    """Jira's webhook (an admin webhook with a secret): `X-Hub-Signature: sha256=<hex
+    HMAC-SHA256 of the body>`. The issue and the `timestamp` (milliseconds) are inside the
+    signed body; Jira sends no nonce, so the signature is the nonce."""
+    pipeline = request.app[PIPELINE]
+    watcher = pipeline.watchers.get("jira")
+    jira = pipeline.settings.ticket_backends.jira
+    if watcher is None or jira is None or jira.webhook_secret is None:
+        raise _error(
+            web.HTTPNotFound, "no Jira webhook is configured",
+            "ticket_backends.jira.webhook_secret", "configure it to take Jira's webhooks",
+        )  # fmt: skip
+    raw = await request.read()
+    given = request.headers.get(JIRA_SIGNATURE, "")
+    if not given or not signature_matches(jira.webhook_secret.reveal(), raw, given):
+        problem = "bad signature" if given else "missing"
+        raise _error(web.HTTPUnauthorized, f"{JIRA_SIGNATURE}: {problem}", JIRA_SIGNATURE,
+                     "give the Jira webhook the secret of "
+                     "ticket_backends.jira.webhook_secret")  # fmt: skip
+    try:
+        body = json.loads(raw)
+        issue = str(body["issue"]["key"])
+        stamp = int(body["timestamp"]) / 1000
+    except (ValueError, KeyError, TypeError):
+        raise _error(web.HTTPBadRequest, "not a Jira issue webhook", "issue.key",
+                     "send the events jira:issue_updated and comment_created",
+                     ) from None  # fmt: skip
+    now = pipeline.clock.now()
+    signed_at = datetime.fromtimestamp(stamp, tz=now.tzinfo)
+    nonces = request.app[NONCES]
+    if abs(now - signed_at) > WINDOW or signed_at < nonces.since - WINDOW:
+        raise _error(web.HTTPUnauthorized, "timestamp outside the window", "timestamp",
+                     f"sent at {signed_at.isoformat()}; Sereno's clock says "
+                     f"{now.isoformat()}")  # fmt: skip
+    if not nonces.first_use("jira:" + given, signed_at, now):
+        raise _error(web.HTTPConflict, "webhook already received", JIRA_SIGNATURE,
+                     "this very request was taken before")  # fmt: skip
+    watcher.nudge(issue)
+    return web.json_response({"ticket": issue, "accepted": True}, status=202)
+
+
 def add_routes(app: web.Application) -> None:
     app[NONCES] = NonceMemory(app[PIPELINE].clock.now())
     app.router.add_post("/api/v1/tickets/{id}/callback", callback)
     app.router.add_post("/api/v1/callbacks/rt", rt_callback)
     app.router.add_post("/api/v1/callbacks/glpi", glpi_callback)
+    app.router.add_post("/api/v1/callbacks/jira", jira_callback)
