@@ -217,9 +217,6 @@ class JiraBackend(BaseModel):
     account_id: str = Field(
         default="", description="Sereno's own account; its changes are not read back"
     )
-    done_statuses: tuple[str, ...] = Field(
-        default=("Done", "Resolved", "Closed"), min_length=1, description="Statuses that resolve"
-    )
     webhook_secret: Secret | None = Field(
         default=None, description="The secret of Jira's webhook to Sereno; None: poll only"
     )
@@ -236,12 +233,10 @@ class JiraBackend(BaseModel):
         return self
 
 
-RT_PRIORITIES = {"P1": 90, "P2": 70, "P3": 50, "P4": 30, "P5": 10}
-
-
 class RtBackend(BaseModel):
     """Request Tracker 5 (REST2, RT::Authen::Token): a ticket per incident, named by the
-    custom field `custom_field`; read back by polling REST2 and by the scrip of contrib/rt/."""
+    custom field `custom_field`; read back by polling REST2 and by the scrip of contrib/rt/.
+    Queues, priorities and statuses are mapped in the rules (tickets.systems.rt)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -252,10 +247,6 @@ class RtBackend(BaseModel):
         min_length=1,
         description="The API user; its own changes are not read back",
     )
-    queue: str = Field(default="General", min_length=1, description="Queue when none is mapped")
-    queues: dict[str, str] = Field(
-        default_factory=dict, description="Support group -> queue; the group of a queue back"
-    )
     custom_field: str = Field(
         default="Sereno incident", min_length=1, description="Custom field naming the incident"
     )
@@ -265,15 +256,6 @@ class RtBackend(BaseModel):
         description="Before the incident id in the custom field, when several Sereno "
         "installations share one RT (sereno-prod-)",
     )
-    priorities: dict[Priority, int] = Field(
-        default_factory=lambda: {Priority(k): v for k, v in RT_PRIORITIES.items()},
-        description="Sereno priority -> RT's numeric priority",
-    )
-    resolved_statuses: tuple[str, ...] = Field(
-        default=("resolved", "rejected"), min_length=1, description="RT statuses that resolve"
-    )
-    resolve_status: str = Field(default="resolved", min_length=1)
-    reopen_status: str = Field(default="open", min_length=1)
     callback_secret: Secret | None = Field(
         default=None, description="Shared with the scrip ($SerenoCallbackSecret); None: poll only"
     )
@@ -284,29 +266,11 @@ class RtBackend(BaseModel):
     )
 
 
-GLPI_SCALES = {
-    "P1": {"urgency": 5, "impact": 5, "priority": 6},
-    "P2": {"urgency": 4, "impact": 4, "priority": 5},
-    "P3": {"urgency": 3, "impact": 3, "priority": 3},
-    "P4": {"urgency": 2, "impact": 2, "priority": 2},
-    "P5": {"urgency": 1, "impact": 1, "priority": 1},
-}
-
-
-class GlpiScale(BaseModel):
-    """GLPI's urgency and impact (1 very low .. 5 very high) and priority (.. 6 major)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    urgency: int = Field(ge=1, le=5)
-    impact: int = Field(ge=1, le=5)
-    priority: int = Field(ge=1, le=6)
-
-
 class GlpiBackend(BaseModel):
     """GLPI's REST API (apirest.php): a session from an App-Token and a user token; a ticket
     per incident, named by `[<tag>:<incident id>]` at the end of its title; read back by
-    polling and by GLPI's outgoing webhooks (X-GLPI-signature)."""
+    polling and by GLPI's outgoing webhooks (X-GLPI-signature). Categories, groups, scales
+    and statuses are mapped in the rules (tickets.systems.glpi)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -320,18 +284,6 @@ class GlpiBackend(BaseModel):
     tag: str = Field(
         default="sereno", pattern=r"^[A-Za-z0-9_-]+$", description="Names the incident"
     )
-    category: int = Field(default=0, ge=0, description="ITIL category when none is mapped")
-    categories: dict[str, int] = Field(
-        default_factory=dict, description="Support group -> itilcategories_id"
-    )
-    groups: dict[str, int] = Field(
-        default_factory=dict, description="Support group -> GLPI group assigned; and back"
-    )
-    scales: dict[Priority, GlpiScale] = Field(
-        default_factory=lambda: {Priority(k): GlpiScale(**v) for k, v in GLPI_SCALES.items()},
-    )
-    solved_statuses: tuple[int, ...] = Field(default=(5, 6), description="Solved, closed")
-    reopen_status: int = Field(default=2, ge=1, le=6, description="2: processing (assigned)")
     webhook_secret: Secret | None = Field(
         default=None, description="The secret of GLPI's webhooks to Sereno; None: poll only"
     )

@@ -70,7 +70,9 @@ class Pipeline:
     """Ticket systems read back, by backend name; run and closed by the owner."""
 
 
-def _external_backends(settings: Settings, texts: TicketTexts) -> list[tuple[TicketBackend, float]]:
+def _external_backends(
+    settings: Settings, texts: TicketTexts, rules: RulesRef
+) -> list[tuple[TicketBackend, float]]:
     """The configured external ticket backends, each with its longest wait between tries."""
     configured = settings.ticket_backends
     wanted: list[tuple[TicketBackend, float]] = []
@@ -79,25 +81,27 @@ def _external_backends(settings: Settings, texts: TicketTexts) -> list[tuple[Tic
     if configured.jira is not None:
         wanted.append((JiraTicketBackend(configured.jira, texts), configured.jira.backoff_max_s))
     if configured.rt is not None:
-        wanted.append((RtTicketBackend(configured.rt, texts), configured.rt.backoff_max_s))
+        wanted.append((RtTicketBackend(configured.rt, texts, rules), configured.rt.backoff_max_s))
     if configured.glpi is not None:
-        wanted.append((GlpiTicketBackend(configured.glpi, texts), configured.glpi.backoff_max_s))
+        wanted.append(
+            (GlpiTicketBackend(configured.glpi, texts, rules), configured.glpi.backoff_max_s)
+        )
     return wanted
 
 
 def _watchers(
-    settings: Settings, storage: Storage, clock: Clock, texts: TicketTexts
+    settings: Settings, storage: Storage, clock: Clock, texts: TicketTexts, rules: RulesRef
 ) -> dict[str, Watcher]:
     """The ticket systems read back, by backend name."""
     configured = settings.ticket_backends
     watchers: dict[str, Watcher] = {}
     if configured.rt is not None:
-        watchers["rt"] = RtWatcher(RtClient(configured.rt), storage.store, clock)
+        watchers["rt"] = RtWatcher(RtClient(configured.rt), storage.store, clock, rules)
     if configured.glpi is not None:
-        watchers["glpi"] = GlpiWatcher(GlpiClient(configured.glpi), storage.store, clock)
+        watchers["glpi"] = GlpiWatcher(GlpiClient(configured.glpi), storage.store, clock, rules)
     if configured.jira is not None:
         jira = JiraTicketBackend(configured.jira, texts)
-        watchers["jira"] = JiraWatcher(jira, configured.jira, storage.store, clock)
+        watchers["jira"] = JiraWatcher(jira, configured.jira, storage.store, clock, rules)
     return watchers
 
 
@@ -146,7 +150,7 @@ def build_pipeline(
     if StageName.NOTIFY in settings.stages:
         deliverer = Deliverer(storage.store, rules, clock, settings.notify, notify_metrics)
     backends: list[TicketBackend] = []
-    wanted = _external_backends(settings, texts)
+    wanted = _external_backends(settings, texts, rules)
     if deliver and StageName.TICKETER in settings.stages:
         for backend, backoff_max_s in wanted:
             backends.append(backend)
@@ -164,7 +168,7 @@ def build_pipeline(
                                  ticketer_metrics, runtime_metrics)
         )  # fmt: skip
     watchers = (
-        _watchers(settings, storage, clock, texts)
+        _watchers(settings, storage, clock, texts, rules)
         if deliver and StageName.TICKETER in settings.stages
         else {}
     )

@@ -15,6 +15,7 @@ does. The requests and answers it follows are in glpi_examples.md beside it.
   "content": ...}}`: 201; a solution moves the ticket to status 5 (solved).
 - `GET /search/Ticket?criteria[0][field]=1&criteria[0][searchtype]=contains&...`: 200
   `{"totalcount", "count", "data": [{"2": id, "1": name, "19": date_mod}]}`.
+- `GET /getActiveProfile`, `GET /ITILCategory/N`, `GET /Group/N`: what `--online` reads.
 - Webhooks: POST `{"event": "update", "item": {...the ticket...}}` with `X-GLPI-signature`
   (hex HMAC-SHA256 of the body followed by the timestamp) and `X-GLPI-timestamp`.
 """
@@ -41,6 +42,7 @@ API_USER = 7
 AGENT = 9
 USERS = {API_USER: "sereno", AGENT: "agent1"}
 ASSIGNED = 2
+DROPDOWNS = {"ITILCategory": {12: "Databases"}, "Group": {4: "DBA"}}
 """Ticket_User and Group_Ticket `type` of the technician assigned (1 requester, 3 observer)."""
 
 
@@ -91,6 +93,9 @@ class FakeGlpi:
         app.router.add_post("/apirest.php/ITILSolution", self._add_solution)
         app.router.add_get("/apirest.php/search/Ticket", self._search)
         app.router.add_get("/apirest.php/User/{id}", self._get_user)
+        app.router.add_get("/apirest.php/getActiveProfile", self._active_profile)
+        app.router.add_get("/apirest.php/ITILCategory/{id}", self._dropdown)
+        app.router.add_get("/apirest.php/Group/{id}", self._dropdown)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
 
@@ -201,6 +206,16 @@ class FakeGlpi:
         if name is None:
             return _error(404, "ERROR_ITEM_NOT_FOUND", "Item not found")
         return web.json_response({"id": int(raw), "name": name, "realname": "", "firstname": ""})
+
+    async def _active_profile(self, _: web.Request) -> web.Response:
+        return web.json_response({"active_profile": {"id": 4, "name": "Super-Admin"}})
+
+    async def _dropdown(self, request: web.Request) -> web.Response:
+        kind = request.path.split("/")[-2]
+        raw = request.match_info["id"]
+        if not raw.isdigit() or int(raw) not in DROPDOWNS[kind]:
+            return _error(404, "ERROR_ITEM_NOT_FOUND", "Item not found")
+        return web.json_response({"id": int(raw), "name": DROPDOWNS[kind][int(raw)]})
 
     async def _search(self, request: web.Request) -> web.Response:
         query = request.query

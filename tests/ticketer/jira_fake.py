@@ -95,6 +95,7 @@ class FakeJira:
         app.router.add_post("/rest/api/2/issue", self.create)
         app.router.add_get("/rest/api/2/search", self.search)
         app.router.add_get("/rest/api/2/issue/{key}", self.get_issue)
+        app.router.add_get("/rest/api/2/project/{key}", self.get_project)
         app.router.add_get("/rest/api/2/issue/{key}/comment", self.comments)
         app.router.add_post("/rest/api/2/issue/{key}/comment", self.comment)
         app.router.add_get("/rest/api/2/issue/{key}/transitions", self.transitions)
@@ -180,6 +181,13 @@ class FakeJira:
                   for i in found]  # fmt: skip
         return web.json_response({"startAt": 0, "maxResults": 50, "total": len(issues),
                                   "issues": issues})  # fmt: skip
+
+    async def get_project(self, request: web.Request) -> web.Response:
+        if request.match_info["key"] != PROJECT:
+            return _error(
+                404, [f"No project could be found with key '{request.match_info['key']}'."]
+            )
+        return web.json_response({"id": "10000", "key": PROJECT, "name": "Operations"})
 
     async def get_issue(self, request: web.Request) -> web.Response:
         issue = self._issue(request)

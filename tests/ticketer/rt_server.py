@@ -62,7 +62,6 @@ class RtServer:
         values: dict[str, Any] = {
             "url": self.url,
             "token": Secret(value=SecretStr(self.token())),
-            "queues": {"network": "Network", "databases": "Databases"},
             "callback_secret": Secret(value=SecretStr(CALLBACK_SECRET)),
             "backoff_max_s": 0.2,
             "timeout_s": 5.0,

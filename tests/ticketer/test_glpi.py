@@ -14,6 +14,7 @@ from core.config import GlpiBackend, Secret
 from core.models import Priority, Ticket, TicketChange, TicketEvent, TicketEventKind
 from tests.conftest import T0
 from tests.ticketer.glpi_fake import API_USER, APP_TOKEN, USER_TOKEN, FakeGlpi
+from tests.ticketer.mapping import mapped
 from ticketer.backends.base import BackendRejectedError, BackendUnavailableError
 from ticketer.backends.glpi import GlpiTicketBackend, incident_of
 from ticketer.texts import TicketTexts
@@ -33,7 +34,7 @@ def glpi_settings(fake: FakeGlpi, **over: object) -> GlpiBackend:
     values: dict[str, object] = {
         "url": fake.url, "app_token": Secret(value=SecretStr(APP_TOKEN)),
         "user_token": Secret(value=SecretStr(USER_TOKEN)), "user_id": API_USER,
-        "categories": {"databases": 12}, "groups": {"databases": 4}, "backoff_max_s": 0.05,
+        "backoff_max_s": 0.05,
     }  # fmt: skip
     return GlpiBackend.model_validate(values | over)
 
@@ -53,7 +54,7 @@ def event(kind: TicketEventKind, current: Ticket) -> TicketEvent:
 
 
 async def test_create_followup_solve_reopen(fake: FakeGlpi) -> None:
-    backend = GlpiTicketBackend(glpi_settings(fake), TEXTS)
+    backend = GlpiTicketBackend(glpi_settings(fake), TEXTS, mapped())
     try:
         opened = ticket()
         number = await backend.deliver(event(TicketEventKind.CREATED, opened), "k1", None)
@@ -87,7 +88,7 @@ async def test_create_followup_solve_reopen(fake: FakeGlpi) -> None:
 
 
 async def test_a_retry_after_a_lost_answer_finds_the_ticket(fake: FakeGlpi) -> None:
-    backend = GlpiTicketBackend(glpi_settings(fake), TEXTS)
+    backend = GlpiTicketBackend(glpi_settings(fake), TEXTS, mapped())
     try:
         # INC-4's ticket must not be taken for INC-42's: "contains" matches both tags.
         other = await backend.deliver(event(TicketEventKind.CREATED, ticket(incident_id="INC-42")),
@@ -103,7 +104,7 @@ async def test_a_retry_after_a_lost_answer_finds_the_ticket(fake: FakeGlpi) -> N
 
 
 async def test_an_expired_session_is_opened_again(fake: FakeGlpi) -> None:
-    backend = GlpiTicketBackend(glpi_settings(fake), TEXTS)
+    backend = GlpiTicketBackend(glpi_settings(fake), TEXTS, mapped())
     try:
         await backend.deliver(event(TicketEventKind.CREATED, ticket()), "k1", None)
         fake.sessions.clear()  # GLPI forgot the session (timeout, restart)
@@ -115,13 +116,15 @@ async def test_an_expired_session_is_opened_again(fake: FakeGlpi) -> None:
 
 
 async def test_refusals_and_outages(fake: FakeGlpi) -> None:
-    wrong = GlpiTicketBackend(glpi_settings(fake, user_token=Secret(value=SecretStr("x"))), TEXTS)
+    wrong = GlpiTicketBackend(
+        glpi_settings(fake, user_token=Secret(value=SecretStr("x"))), TEXTS, mapped()
+    )
     try:
         with pytest.raises(BackendRejectedError, match="ERROR_GLPI_LOGIN_USER_TOKEN"):
             await wrong.deliver(event(TicketEventKind.CREATED, ticket()), "k1", None)
     finally:
         await wrong.close()
-    backend = GlpiTicketBackend(glpi_settings(fake), TEXTS)
+    backend = GlpiTicketBackend(glpi_settings(fake), TEXTS, mapped())
     try:
         fake.down = True
         with pytest.raises(BackendUnavailableError, match="503"):

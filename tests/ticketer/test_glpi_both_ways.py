@@ -11,7 +11,6 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,11 +18,11 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from core.config import Secret, Settings, TicketBackends
-from core.models import Priority
-from core.rules import Rules, RulesRef, TicketRules
+from core.rules import Rules
 from sereno.app import create_app
 from sereno.keys import PIPELINE
 from tests.ticketer.glpi_fake import AGENT, FakeGlpi
+from tests.ticketer.mapping import ticket_rules
 from tests.ticketer.rt_server import until
 from tests.ticketer.test_glpi import glpi_settings
 
@@ -47,8 +46,7 @@ async def start(
 ) -> Client:  # fmt: skip
     glpi = glpi_settings(fake, webhook_secret=Secret(value=SecretStr(SECRET)), poll_s=poll_s)
     settings = storage_settings.model_copy(update={"ticket_backends": TicketBackends(glpi=glpi)})
-    at_once = TicketRules(open=dict.fromkeys(Priority, timedelta(0)))
-    app = create_app(settings, rules=RulesRef(rules.model_copy(update={"tickets": at_once})))
+    app = create_app(settings, rules=ticket_rules(rules))
     client = await aiohttp_client(app)
     fake.webhook_url = str(client.make_url("/api/v1/callbacks/glpi"))
     return client

@@ -6,7 +6,6 @@ polling with JQL."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +13,11 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from core.config import Secret, Settings, TicketBackends
-from core.models import Priority
-from core.rules import Rules, RulesRef, TicketRules
+from core.rules import Rules
 from sereno.app import create_app
 from sereno.keys import PIPELINE
 from tests.ticketer.jira_fake import AGENT_ACCOUNT, DONE, SERENO_ACCOUNT, FakeJira
+from tests.ticketer.mapping import ticket_rules
 from tests.ticketer.rt_server import until
 from tests.ticketer.test_jira import settings as jira_settings
 
@@ -42,8 +41,7 @@ async def start(
     jira = jira_settings(fake, webhook_secret=Secret(value=SecretStr(SECRET)), poll_s=poll_s,
                          account_id=SERENO_ACCOUNT, backoff_max_s=0.05)  # fmt: skip
     settings = storage_settings.model_copy(update={"ticket_backends": TicketBackends(jira=jira)})
-    at_once = TicketRules(open=dict.fromkeys(Priority, timedelta(0)))
-    app = create_app(settings, rules=RulesRef(rules.model_copy(update={"tickets": at_once})))
+    app = create_app(settings, rules=ticket_rules(rules))
     client = await aiohttp_client(app)
     fake.webhook_url = str(client.make_url("/api/v1/callbacks/jira"))
     return client

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from core.config import Secret
 from core.models import Priority, Ticket, TicketChange, TicketEvent, TicketEventKind
 from tests.conftest import T0
+from tests.ticketer.mapping import mapped
 from tests.ticketer.rt_server import RtServer
 from ticketer.backends.base import BackendRejectedError, BackendUnavailableError
 from ticketer.backends.rt import RtTicketBackend
@@ -23,7 +24,7 @@ TEXTS = TicketTexts("en", "Europe/Madrid")
 
 @pytest.fixture
 async def backend(rt_server: RtServer) -> AsyncIterator[RtTicketBackend]:
-    made = RtTicketBackend(rt_server.settings(), TEXTS)
+    made = RtTicketBackend(rt_server.settings(), TEXTS, mapped())
     yield made
     await made.close()
 
@@ -91,13 +92,15 @@ async def test_a_retry_after_a_lost_answer_finds_the_ticket(
 async def test_a_wrong_token_is_refused_and_a_stopped_rt_is_unavailable(
     rt_server: RtServer,
 ) -> None:
-    wrong = RtTicketBackend(rt_server.settings(token=Secret(value=SecretStr("1-1-0000"))), TEXTS)
+    wrong = RtTicketBackend(
+        rt_server.settings(token=Secret(value=SecretStr("1-1-0000"))), TEXTS, mapped()
+    )
     try:
         with pytest.raises(BackendRejectedError, match="HTTP 401"):
             await wrong.deliver(event(TicketEventKind.CREATED, ticket()), "k1", None)
     finally:
         await wrong.close()
-    nowhere = RtTicketBackend(rt_server.settings(url="http://127.0.0.1:9"), TEXTS)
+    nowhere = RtTicketBackend(rt_server.settings(url="http://127.0.0.1:9"), TEXTS, mapped())
     try:
         with pytest.raises(BackendUnavailableError):
             await nowhere.deliver(event(TicketEventKind.CREATED, ticket()), "k1", None)

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.config import RtBackend, Settings, TicketBackends
-from core.models import Priority
-from core.rules import Rules, RulesRef, TicketRules
+from core.rules import Rules
 from sereno.app import create_app
 from sereno.keys import PIPELINE
+from tests.ticketer.mapping import ticket_rules
 from tests.ticketer.rt_server import RtServer, until
 
 Client = TestClient[Any, Any]
@@ -28,16 +27,11 @@ def app_settings(storage_settings: Settings, rt: RtBackend) -> Settings:
     return storage_settings.model_copy(update={"ticket_backends": TicketBackends(rt=rt)})
 
 
-def at_once(rules: Rules) -> RulesRef:
-    return RulesRef(rules.model_copy(
-        update={"tickets": TicketRules(open=dict.fromkeys(Priority, timedelta(0)))}))  # fmt: skip
-
-
 async def start(
     aiohttp_client: ClientFactory, settings: Settings, rules: Rules, rt_server: RtServer
 ) -> Client:
     """Sereno on the port RT's scrip calls back."""
-    app = create_app(settings, rules=at_once(rules))
+    app = create_app(settings, rules=ticket_rules(rules))
     return await aiohttp_client(TestServer(app, host="127.0.0.1", port=rt_server.callback_port))
 
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
 from aiohttp.test_utils import TestClient
 
 from core.config import Settings, TicketBackends
-from core.models import Priority
-from core.rules import Rules, RulesRef, TicketRules
+from core.rules import Rules
 from sereno.app import create_app
+from tests.ticketer.mapping import ticket_rules
 from tests.ticketer.rt_server import RtServer, until
 
 Client = TestClient[Any, Any]
@@ -28,9 +27,7 @@ async def test_rt_stopped_and_started_during_a_burst_makes_each_ticket_once(
 ) -> None:
     rt = rt_server.settings()
     settings = storage_settings.model_copy(update={"ticket_backends": TicketBackends(rt=rt)})
-    at_once = TicketRules(open=dict.fromkeys(Priority, timedelta(0)))
-    client = await aiohttp_client(create_app(settings, rules=RulesRef(rules.model_copy(
-        update={"tickets": at_once}))))  # fmt: skip
+    client = await aiohttp_client(create_app(settings, rules=ticket_rules(rules)))
     run = uuid4().hex[:8]
     try:
         for n in range(BURST):

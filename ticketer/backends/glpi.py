@@ -5,9 +5,9 @@ change when it reopens.
 The ticket's title ends with `[<tag>:<incident id>]`. Before creating one, GLPI is searched
 for that tag, so a retry after a lost answer finds the ticket the first try made instead of
 creating a second. A followup ends with its delivery key and is not added again when the
-ticket already has it. The ticket's urgency, impact and priority are GLPI's scale for
-Sereno's P1-P5 (`scales`); its category and assigned group follow the incident's support
-group (`categories`, `groups`).
+ticket already has it. From the rules (`tickets.systems.glpi`): the ticket's urgency, impact
+and priority for Sereno's P1-P5, its category by service or support group, its assigned
+group, and the statuses.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 from core.config import GlpiBackend
 from core.models import Ticket, TicketEvent, TicketEventKind
+from core.rules import RulesRef
+from core.rules.ticket_systems import GlpiMapping
 from ticketer.backends.glpi_client import GlpiClient
 from ticketer.backends.jira import DELIVERY_MARK, comment_text
 from ticketer.texts import TicketTexts
@@ -46,11 +48,17 @@ class GlpiTicketBackend:
     name = NAME
 
     def __init__(
-        self, settings: GlpiBackend, texts: TicketTexts, client: GlpiClient | None = None
-    ) -> None:
+        self, settings: GlpiBackend, texts: TicketTexts, rules: RulesRef,
+        client: GlpiClient | None = None,
+    ) -> None:  # fmt: skip
         self._settings = settings
         self._texts = texts
+        self._rules = rules
         self._client = client or GlpiClient(settings)
+
+    @property
+    def _mapping(self) -> GlpiMapping:
+        return self._rules.current.tickets.systems.glpi
 
     @property
     def settings(self) -> GlpiBackend:
@@ -83,7 +91,7 @@ class GlpiTicketBackend:
             body = {"input": {"itemtype": "Ticket", "items_id": int(number), "content": text}}
             await self._client.call("POST", "/ITILSolution", json=body)
         elif event.kind is TicketEventKind.REOPENED and await self._solved(number):
-            body = {"input": {"status": self._settings.reopen_status}}
+            body = {"input": {"status": self._mapping.statuses.reopen_to}}
             await self._client.call("PUT", f"/Ticket/{number}", json=body)
         return number
 
@@ -96,19 +104,18 @@ class GlpiTicketBackend:
         return min(found, key=int) if found else ""
 
     async def _create(self, ticket: Ticket) -> str:
-        scale = self._settings.scales.get(ticket.priority)
+        mapping = self._mapping
+        scale = mapping.scales.get(ticket.priority)
         fields: dict[str, Any] = {
             "name": f"{ticket.title[:200]} {tag(self._settings, ticket.incident_id)}",
             "content": ticket.description,
             "entities_id": self._settings.entity_id,
             "type": INCIDENT,
-            "itilcategories_id": self._settings.categories.get(
-                ticket.group, self._settings.category
-            ),
+            "itilcategories_id": mapping.category_for(ticket.group, ticket.service),
         }
         if scale is not None:
             fields |= scale.model_dump()
-        group = self._settings.groups.get(ticket.group)
+        group = mapping.groups.get(ticket.group)
         if group:
             fields["_groups_id_assign"] = group
         created = await self._client.call("POST", "/Ticket", json={"input": fields})
@@ -126,4 +133,4 @@ class GlpiTicketBackend:
 
     async def _solved(self, number: str) -> bool:
         current = await self._client.call("GET", f"/Ticket/{number}")
-        return int(current.get("status", 0)) in self._settings.solved_statuses
+        return int(current.get("status", 0)) in self._mapping.statuses.resolved

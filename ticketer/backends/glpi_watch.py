@@ -9,8 +9,9 @@ commands, committed together with the new state:
 | --- | --- |
 | technician assigned (Ticket_User of type 2) | assign |
 | group assigned (Group_Ticket of type 2) | assign to the group mapped to it (`groups`) |
-| status into `solved_statuses` | resolve |
-| status out of them | reopen |
+| status into a resolved one (rules: `tickets.systems.glpi.statuses`) | resolve |
+| status from resolved to a reopened one | reopen |
+| status into a taken one | acknowledge |
 | priority changed | comment naming the change |
 | followup by someone other than the API user | comment, with its text |
 
@@ -31,6 +32,7 @@ from typing import Any
 from core.bus import Stream
 from core.clock import Clock
 from core.models import IncidentCommand
+from core.rules import RulesRef
 from core.store import Changes, Store
 from ticketer.backends.glpi import NAME_SEARCH, incident_of
 from ticketer.backends.glpi_client import GlpiClient
@@ -54,14 +56,14 @@ def _text(content: str) -> str:
 class GlpiWatcher(Watcher):
     name = "glpi"
 
-    def __init__(self, client: GlpiClient, store: Store, clock: Clock) -> None:
+    def __init__(self, client: GlpiClient, store: Store, clock: Clock, rules: RulesRef) -> None:
         super().__init__()
         self._client = client
         self._settings = client.settings
         self.poll_s = client.settings.poll_s
         self._store = store
         self._clock = clock
-        self._groups = {gid: group for group, gid in self._settings.groups.items()}
+        self._rules = rules
         self._names: dict[int, str] = {}
 
     async def close(self) -> None:
@@ -124,10 +126,13 @@ class GlpiWatcher(Watcher):
         if now["assignee"] != before.get("assignee", 0):
             said.append({"action": "assign", "assignee": await self._user(now["assignee"]),
                          "by": by or await self._user(now["assignee"])})  # fmt: skip
-        group = self._groups.get(now["group"], "")
+        mapping = self._rules.current.tickets.systems.glpi
+        group = next((g for g, gid in mapping.groups.items() if gid == now["group"]), "")
         if now["group"] != before.get("group", 0) and group:
             said.append({"action": "assign", "group": group, "by": by})
-        said += _status(before.get("status", 1), now["status"], self._settings.solved_statuses, by)
+        action = mapping.statuses.action(before.get("status", 1), now["status"])
+        if action:
+            said.append({"action": action, "note": f"status {now['status']} in GLPI", "by": by})
         if before and now["priority"] != before.get("priority"):
             note = f"GLPI priority {before.get('priority')} -> {now['priority']}"
             said.append({"action": "comment", "note": note, "by": by})
@@ -162,11 +167,3 @@ class GlpiWatcher(Watcher):
 def _command(incident_id: str, at: datetime, said: dict[str, str]) -> IncidentCommand:
     values = {**said, "incident_id": incident_id, "at": at, "origin": ORIGIN}
     return IncidentCommand.model_validate(values)
-
-
-def _status(old: int, new: int, solved: tuple[int, ...], by: str) -> list[dict[str, str]]:
-    if new in solved and old not in solved:
-        return [{"action": "resolve", "note": f"status {new} in GLPI", "by": by}]
-    if old in solved and new not in solved:
-        return [{"action": "reopen", "note": f"status {new} in GLPI", "by": by}]
-    return []

@@ -7,8 +7,9 @@ as the store marker `jira-issue:<key>` and committed with the commands they make
 | in Jira | command |
 | --- | --- |
 | assignee set | assign (unassigned: released) |
-| status into `done_statuses` | resolve |
-| status out of them | reopen |
+| status into a resolved one (rules: `tickets.systems.jira.statuses`) | resolve |
+| status from resolved to a reopened one | reopen |
+| status into a taken one | acknowledge |
 | priority changed | comment naming the change |
 | comment | comment, with its text |
 
@@ -29,6 +30,7 @@ from core.bus import Stream
 from core.clock import Clock
 from core.config import JiraBackend
 from core.models import IncidentCommand
+from core.rules import RulesRef
 from core.store import Changes, Store
 from ticketer.backends.jira import DELIVERY_MARK, JiraTicketBackend
 from ticketer.backends.watch import Watcher
@@ -45,8 +47,9 @@ class JiraWatcher(Watcher):
     name = "jira"
 
     def __init__(self, backend: JiraTicketBackend, settings: JiraBackend, store: Store,
-                 clock: Clock) -> None:  # fmt: skip
+                 clock: Clock, rules: RulesRef) -> None:  # fmt: skip
         super().__init__()
+        self._rules = rules
         self._jira = backend
         self._settings = settings
         self.poll_s = settings.poll_s
@@ -121,17 +124,15 @@ class JiraWatcher(Watcher):
             return []
         by = _name(history.get("author"))
         at = _when(history.get("created"), self._clock.now())
-        done = self._settings.done_statuses
+        statuses = self._rules.current.tickets.systems.jira.statuses
         said: list[dict[str, str]] = []
         for item in history.get("items") or []:
             field = item.get("field")
             old, new = item.get("fromString") or "", item.get("toString") or ""
             if field == "assignee":
                 said.append({"action": "assign", "assignee": new})
-            elif field == "status" and new in done and old not in done:
-                said.append({"action": "resolve", "note": f"status {new} in Jira"})
-            elif field == "status" and old in done and new not in done:
-                said.append({"action": "reopen", "note": f"status {new} in Jira"})
+            elif field == "status" and statuses.action(old, new):
+                said.append({"action": statuses.action(old, new), "note": f"status {new} in Jira"})
             elif field == "priority":
                 said.append({"action": "comment", "note": f"Jira priority {old} -> {new}"})
         return [IncidentCommand.model_validate(

@@ -6,8 +6,8 @@ The ticket carries the incident's id (after `reference_prefix`) in the custom fi
 Before creating one, RT is searched for that value, so a retry after a lost answer finds
 the ticket the first try made instead of creating a second. A comment's subject is its
 delivery key, and a comment is not posted again when the ticket's history already has that
-subject. The queue is the one mapped to the incident's support group (`queues`), else
-`queue`; the priority is RT's number for Sereno's P1-P5 (`priorities`).
+subject. Queue, priority and statuses come from the rules (`tickets.systems.rt`): the queue
+mapped to the incident's service, else to its support group, else the default one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 from core.config import RtBackend
 from core.models import Ticket, TicketEvent, TicketEventKind
+from core.rules import RulesRef
+from core.rules.ticket_systems import RtMapping
 from ticketer.backends.jira import comment_text
 from ticketer.backends.rt_client import RtClient
 from ticketer.texts import TicketTexts
@@ -52,11 +54,17 @@ class RtTicketBackend:
     name = NAME
 
     def __init__(
-        self, settings: RtBackend, texts: TicketTexts, client: RtClient | None = None
-    ) -> None:
+        self, settings: RtBackend, texts: TicketTexts, rules: RulesRef,
+        client: RtClient | None = None,
+    ) -> None:  # fmt: skip
         self._settings = settings
         self._texts = texts
+        self._rules = rules
         self._client = client or RtClient(settings)
+
+    @property
+    def _mapping(self) -> RtMapping:
+        return self._rules.current.tickets.systems.rt
 
     @property
     def settings(self) -> RtBackend:
@@ -82,10 +90,11 @@ class RtTicketBackend:
         if event.kind is TicketEventKind.CREATED:
             return number  # an earlier try created it; its answer was lost
         await self._comment(number, comment_text(event, sent, key, self._texts), key)
+        statuses = self._mapping.statuses
         if event.kind is TicketEventKind.RESOLVED:
-            await self._set_status(number, self._settings.resolve_status, want_resolved=True)
+            await self._set_status(number, statuses.resolve_to, want_resolved=True)
         elif event.kind is TicketEventKind.REOPENED:
-            await self._set_status(number, self._settings.reopen_status, want_resolved=False)
+            await self._set_status(number, statuses.reopen_to, want_resolved=False)
         return number
 
     async def find(self, incident_id: str) -> str:
@@ -95,7 +104,7 @@ class RtTicketBackend:
 
     async def _create(self, ticket: Ticket) -> str:
         body: dict[str, Any] = {
-            "Queue": self._settings.queues.get(ticket.group, self._settings.queue),
+            "Queue": self._mapping.queue_for(ticket.group, ticket.service),
             "Subject": ticket.title[:200],
             "Content": ticket.description,
             "ContentType": "text/plain",
@@ -103,7 +112,7 @@ class RtTicketBackend:
                 self._settings.custom_field: reference(self._settings, ticket.incident_id)
             },
         }
-        priority = self._settings.priorities.get(ticket.priority)
+        priority = self._mapping.priorities.get(ticket.priority)
         if priority is not None:
             body["Priority"] = priority
         created = await self._client.call("POST", "/ticket", json=body)
@@ -126,7 +135,7 @@ class RtTicketBackend:
         """Move the ticket to `status`, unless it already stands resolved (or active) as
         wanted: an earlier try made the change, or a person in RT did."""
         current = await self._client.call("GET", f"/ticket/{number}")
-        resolved = str(current.get("Status", "")) in self._settings.resolved_statuses
+        resolved = str(current.get("Status", "")) in self._mapping.statuses.resolved
         if resolved == want_resolved:
             return
         await self._client.call("PUT", f"/ticket/{number}", json={"Status": status})

@@ -9,9 +9,10 @@ process stops half-way:
 | in RT | command |
 | --- | --- |
 | owner set (take, steal, give) | assign (Nobody: released) |
-| queue moved | assign to the queue's group (`queues` read backwards) |
-| status into `resolved_statuses` | resolve |
-| status out of them | reopen |
+| queue moved | assign to the queue's group (the rules' `queues` read backwards) |
+| status into a resolved one | resolve |
+| status from resolved to a reopened one | reopen |
+| status into a taken one | acknowledge |
 | reply or comment | comment, with its text |
 | priority changed | comment naming the change (Sereno's priority comes from its rules) |
 
@@ -29,6 +30,8 @@ from typing import Any
 from core.bus import Stream
 from core.clock import Clock
 from core.models import IncidentCommand
+from core.rules import RulesRef
+from core.rules.ticket_systems import Statuses
 from core.store import Changes, Store
 from ticketer.backends.rt import incident_of, quoted
 from ticketer.backends.rt_client import RtClient
@@ -57,14 +60,14 @@ class RtWatcher(Watcher):
 
     name = "rt"
 
-    def __init__(self, client: RtClient, store: Store, clock: Clock) -> None:
+    def __init__(self, client: RtClient, store: Store, clock: Clock, rules: RulesRef) -> None:
         super().__init__()
         self._client = client
         self._settings = client.settings
         self.poll_s = client.settings.poll_s
         self._store = store
         self._clock = clock
-        self._groups = {queue: group for group, queue in self._settings.queues.items()}
+        self._rules = rules
 
     async def close(self) -> None:
         await self._client.close()
@@ -127,7 +130,8 @@ class RtWatcher(Watcher):
             said = {"action": "assign", "assignee": "" if name == NOBODY else name}
         elif field == "Queue":
             queue = await self._client.name("queue", new)
-            group = self._groups.get(queue, "")
+            mapping = self._rules.current.tickets.systems.rt
+            group = next((g for g, q in mapping.queues.items() if q == queue), "")
             said = {"action": "assign", "group": group} if group else {
                 "action": "comment", "note": f"moved to RT queue {queue}"}  # fmt: skip
         elif kind in {"Correspond", "Comment"}:
@@ -136,7 +140,7 @@ class RtWatcher(Watcher):
             said = {"action": "comment", "note": f"{verb}: {text}"[:4096]}
         else:
             said = meaning(kind, field, _value(transaction.get("OldValue")), new,
-                           self._settings.resolved_statuses)  # fmt: skip
+                           self._rules.current.tickets.systems.rt.statuses)  # fmt: skip
         if said is None:
             return []
         at = _created(transaction, self._clock.now())
@@ -145,15 +149,12 @@ class RtWatcher(Watcher):
 
 
 def meaning(
-    kind: str, field: str, old: str, new: str, resolved: tuple[str, ...]
+    kind: str, field: str, old: str, new: str, statuses: Statuses[str]
 ) -> dict[str, str] | None:
     """What a status or priority change in RT asks of the incident, if anything."""
     if kind == "Status":
-        if new in resolved and old not in resolved:
-            return {"action": "resolve", "note": f"status {new} in RT"}
-        if old in resolved and new not in resolved:
-            return {"action": "reopen", "note": f"status {new} in RT"}
-        return None
+        action = statuses.action(old, new)
+        return {"action": action, "note": f"status {new} in RT"} if action else None
     if field == "Priority":
         return {"action": "comment", "note": f"RT priority {old} -> {new}"}
     return None
