@@ -11,6 +11,7 @@ from aiohttp import web
 from core.models import IncidentStatus, Priority, TicketCategory, TicketStatus
 from core.store import IncidentFilter
 from sereno.keys import PIPELINE
+from ticketer.holders import holdings
 
 E = TypeVar("E", bound=enum.Enum)
 MAX_LIMIT = 100_000
@@ -99,7 +100,9 @@ async def get_ticket(request: web.Request) -> web.Response:
     ticket = await request.app[PIPELINE].storage.store.get_ticket(ticket_id)
     if ticket is None:
         raise web.HTTPNotFound(reason=f"no ticket {ticket_id}")
-    return web.json_response(ticket.model_dump(mode="json"))
+    now = request.app[PIPELINE].clock.now()
+    held = [h.as_json(now) for h in holdings(ticket)]
+    return web.json_response(ticket.model_dump(mode="json") | {"holders": held})
 
 
 async def list_suppressed(request: web.Request) -> web.Response:

@@ -88,6 +88,20 @@ def _change(
         changes.append(TicketChange(at=now, field=field, old=old or None, new=new, note=note))
 
 
+HANDOVERS = ("assigned", "acknowledged")
+LOOK_BACK = 50
+"""Timeline entries read back, from the end, for the note of a handover."""
+
+
+def _last_said(incident: Incident, kinds: tuple[str, ...]) -> str:
+    """The text of the incident's latest timeline entry of `kinds` (who did it, and from
+    where: "held by agent1 (group redes): agent1 via rt"), from its last entries only."""
+    for entry in reversed(incident.timeline[-LOOK_BACK:]):
+        if entry.kind in kinds:
+            return entry.text
+    return ""
+
+
 def follow(
     ticket: Ticket,
     incident: Incident,
@@ -104,7 +118,8 @@ def follow(
     raised = _PRIORITIES.index(incident.priority) < _PRIORITIES.index(ticket.priority)
     _change(changes, now, "priority", ticket.priority.value, incident.priority.value,
             texts.note("priority_raised" if raised else "priority_lowered"))  # fmt: skip
-    _change(changes, now, "group", ticket.group, incident.group)
+    held = _last_said(incident, HANDOVERS)
+    _change(changes, now, "group", ticket.group, incident.group, held)
     if ticket.responded_at is None and incident.acknowledged_at is not None:
         # The latest acknowledgement, found from the end of a timeline of thousands.
         said = next((e.text for e in reversed(incident.timeline) if e.kind == "acknowledged"), "")
@@ -112,7 +127,8 @@ def follow(
             TicketChange(at=now, field="acknowledged", old=None, new="yes",
                          note=texts.note("acknowledged", text=said))
         )  # fmt: skip
-    _change(changes, now, "assignee", ticket.assignee, incident.acknowledged_by or ticket.assignee)
+    _change(changes, now, "assignee", ticket.assignee,
+            incident.acknowledged_by or ticket.assignee, held)  # fmt: skip
     status = (
         TicketStatus.RESOLVED if incident.status is IncidentStatus.RESOLVED else TicketStatus.OPEN
     )

@@ -99,6 +99,14 @@ async def test_taken_followed_up_and_solved_in_glpi_reach_the_incident_by_webhoo
     assert held == ["held by agent1 (group service-desk): agent1 via glpi"]
     assert len(notes) == 1
     assert kinds(resolved, "resolved") == ["resolved: by agent1 via glpi: status 5 in GLPI"]
+    # Who held it when, in the ticket API: nobody, then agent1 (taken in GLPI) until solved.
+    builtin = await until(client, "/api/v1/tickets?backend=builtin",
+                          lambda b: b["tickets"][0]["status"] == "resolved")  # fmt: skip
+    ticket_id = builtin["tickets"][0]["id"]
+    held = (await (await client.get(f"/api/v1/tickets/{ticket_id}")).json())["holders"]
+    assert [h["holder"] for h in held] == ["nobody", "agent1"]
+    assert held[-1]["by"] == "held by agent1 (group service-desk): agent1 via glpi"
+    assert held[-1]["until"] is not None
 
 
 async def test_changes_made_in_glpi_while_sereno_is_down_arrive_by_polling(
