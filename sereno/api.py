@@ -11,7 +11,7 @@ from aiohttp import web
 from core.models import IncidentStatus, Priority, TicketCategory, TicketStatus
 from core.store import IncidentFilter
 from sereno.keys import PIPELINE
-from ticketer.holders import holdings
+from core.holders import holdings
 
 E = TypeVar("E", bound=enum.Enum)
 MAX_LIMIT = 100_000

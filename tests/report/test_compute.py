@@ -3,12 +3,13 @@ tests/report/fixtures.py (the comments say how), with the day before and the wee
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from core.models import Priority, SlaTarget
+from core.models import Priority, SlaTarget, TicketChange
 from report.compute import compute_daily
 from report.model import Breakdown, Figure, FlappingCheck, NoisyAlert
-from tests.report.fixtures import END, HOSTILE, WINDOW, sample
+from tests.report.fixtures import END, HOSTILE, WINDOW, at, sample
 
 
 def test_the_window_is_the_day_up_to_nine_in_madrid() -> None:
@@ -92,3 +93,17 @@ def test_crises_noise_flapping_recurring_and_runbooks() -> None:
         ("service", "email", ("INC-8", "INC-5", "INC-7", "INC-6", "INC-2", "INC-3")),
     ]
     assert [i.id for i in report.without_runbook] == ["INC-2", "INC-3"]
+
+
+def test_open_incidents_by_who_holds_them_and_since_when() -> None:
+    data = sample()
+    taken = TicketChange(at=at(3), field="assignee", old=None, new="ana",
+                         note="held by ana (group sistemas): ana via rt")  # fmt: skip
+    tickets = tuple(
+        t.model_copy(update={"history": (*t.history, taken)}) if t.incident_id == "INC-3" else t
+        for t in data.tickets
+    )
+    held = compute_daily(replace(data, tickets=tickets), WINDOW, END).backlog.by_holder
+    assert [(h.holder, h.id, h.held_hours, h.by) for h in held] == [
+        ("ana", "INC-3", 3.0, "held by ana (group sistemas): ana via rt")
+    ]

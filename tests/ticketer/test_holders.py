@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from core.models import Priority, Ticket, TicketChange, TicketStatus
 from tests.conftest import T0
-from ticketer.holders import Holding, held_now, holdings
+from core.holders import Holding, held_now, holdings
 
 
 def test_spans_follow_the_changes_of_holder_and_group() -> None:

@@ -1,6 +1,7 @@
 """Who held a ticket when: the spans between the changes of assignee and group in its
 history, each with the note saying who made the change and from where (`agent1 via rt`).
-Pure: the ticket in, the spans out; the ticket API and the daily report show them."""
+Pure: the ticket in, the spans out; the ticket API and the daily report show them (both
+read it here, in the kernel, as stages never import each other)."""
 
 from __future__ import annotations
 
