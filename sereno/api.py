@@ -8,10 +8,10 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from core.holders import holdings
 from core.models import IncidentStatus, Priority, TicketCategory, TicketStatus
 from core.store import IncidentFilter
 from sereno.keys import PIPELINE
-from core.holders import holdings
 
 E = TypeVar("E", bound=enum.Enum)
 MAX_LIMIT = 100_000

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core.holders import Holding, held_now, holdings
 from core.models import Priority, Ticket, TicketChange, TicketStatus
 from tests.conftest import T0
-from core.holders import Holding, held_now, holdings
 
 
 def test_spans_follow_the_changes_of_holder_and_group() -> None:
