@@ -226,6 +226,13 @@ class JiraBackend(BaseModel):
         default_factory=lambda: {Priority(k): v for k, v in JIRA_PRIORITIES.items()},
         description="Sereno priority -> Jira priority name; one left out is not set",
     )
+    account_id: str = Field(
+        default="", description="Sereno's own account; its changes are not read back"
+    )
+    webhook_secret: Secret | None = Field(
+        default=None, description="The secret of Jira's webhook to Sereno; None: poll only"
+    )
+    poll_s: float = Field(default=60.0, gt=0, description="How often JQL is read for changes")
     timeout_s: float = Field(default=10.0, gt=0)
     backoff_max_s: float = Field(
         default=60.0, gt=0, description="Longest wait between two tries while it is down"
@@ -238,6 +245,67 @@ class JiraBackend(BaseModel):
         return self
 
 
+class RtBackend(BaseModel):
+    """Request Tracker 5 (REST2, RT::Authen::Token): a ticket per incident, named by the
+    custom field `custom_field`; read back by polling REST2 and by the scrip of contrib/rt/.
+    Queues, priorities and statuses are mapped in the rules (tickets.systems.rt)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", description="RT's base URL, https://rt.example")
+    token: Secret = Field(description="The API user's auth token (RT 5: Settings > Auth Tokens)")
+    user: str = Field(
+        default="sereno",
+        min_length=1,
+        description="The API user; its own changes are not read back",
+    )
+    custom_field: str = Field(
+        default="Sereno incident", min_length=1, description="Custom field naming the incident"
+    )
+    reference_prefix: str = Field(
+        default="",
+        max_length=64,
+        description="Before the incident id in the custom field, when several Sereno "
+        "installations share one RT (sereno-prod-)",
+    )
+    callback_secret: Secret | None = Field(
+        default=None, description="Shared with the scrip ($SerenoCallbackSecret); None: poll only"
+    )
+    poll_s: float = Field(default=60.0, gt=0, description="How often REST2 is read for changes")
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries while it is down"
+    )
+
+
+class GlpiBackend(BaseModel):
+    """GLPI's REST API (apirest.php): a session from an App-Token and a user token; a ticket
+    per incident, named by `[<tag>:<incident id>]` at the end of its title; read back by
+    polling and by GLPI's outgoing webhooks (X-GLPI-signature). Categories, groups, scales
+    and statuses are mapped in the rules (tickets.systems.glpi)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", description="https://glpi.example/apirest.php")
+    app_token: Secret | None = Field(default=None, description="The API client's App-Token")
+    user_token: Secret = Field(description="The API user's remote access key")
+    user_id: int = Field(
+        default=0, ge=0, description="The API user's id; its changes are not read back"
+    )
+    entity_id: int = Field(default=0, ge=0, description="Entity the tickets are made in")
+    tag: str = Field(
+        default="sereno", pattern=r"^[A-Za-z0-9_-]+$", description="Names the incident"
+    )
+    webhook_secret: Secret | None = Field(
+        default=None, description="The secret of GLPI's webhooks to Sereno; None: poll only"
+    )
+    poll_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait between two tries while it is down"
+    )
+
+
 class TicketBackends(BaseModel):
     """External ticket backends, besides the builtin one; several at once are allowed.
     Each is fed from the `tickets` stream by a delivery loop of its own (its outbox)."""
@@ -246,6 +314,8 @@ class TicketBackends(BaseModel):
 
     webhook: WebhookBackend | None = None
     jira: JiraBackend | None = None
+    rt: RtBackend | None = None
+    glpi: GlpiBackend | None = None
 
 
 class AlertmanagerAckBack(BaseModel):

@@ -462,8 +462,9 @@ class CommandAction(enum.StrEnum):
 
 
 class IncidentCommand(Frozen):
-    """Entry of the `alerts` stream: a person acknowledges or resolves an incident (through
-    the API or an external ticket system); correlate, which owns incidents, applies it."""
+    """Entry of the `alerts` stream: a person acknowledges, resolves, reopens, assigns or
+    comments on an incident (through the API or an external ticket system, whose text is
+    `note`); correlate, which owns incidents, applies it."""
 
     type: Literal["command"] = "command"
     schema_version: int = SCHEMA_VERSION

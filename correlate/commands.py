@@ -23,7 +23,10 @@ def apply(draft: Draft, command: IncidentCommand, now: datetime) -> bool:
     Every change names its actor and where it came from on the timeline: who held the
     incident, and when, is read there."""
     if command.action is CommandAction.COMMENT:
-        draft.note(now, "comment", f"{_who(command)}: {command.text or command.note}")
+        said = (command.text or command.note).strip()
+        if not said:
+            return False
+        draft.note(now, "comment", f"{command.by or 'someone'} via {command.origin}: {said}")
         return True
     if command.action is CommandAction.REOPEN:
         return _reopen(draft, command, now)
@@ -49,14 +52,23 @@ def _acknowledge(draft: Draft, command: IncidentCommand, now: datetime) -> bool:
 
 
 def _assign(draft: Draft, command: IncidentCommand, now: datetime) -> bool:
+    """Someone holds it now (nobody, for an empty assignee), maybe in another group. A
+    person who takes it themselves (an agent taking the ticket in the ticket system) has
+    also acknowledged it."""
     incident = draft.incident
     group = command.group or incident.group
     if (command.assignee, group) == (incident.assignee, incident.group):
         return False
     draft.update(assignee=command.assignee, group=group)
+    if (
+        command.assignee
+        and command.assignee == command.by
+        and incident.status is IncidentStatus.OPEN
+    ):
+        draft.update(status=IncidentStatus.ACKNOWLEDGED, acknowledged_at=now,
+                     acknowledged_by=command.by)  # fmt: skip
     whom = command.assignee or "nobody"
-    moved = f" in group {group}" if group != incident.group else ""
-    draft.note(now, "assigned", f"assigned to {whom}{moved} by {_who(command)}")
+    draft.note(now, "assigned", f"held by {whom} (group {group}): {_who(command)}")
     return True
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from core.holders import holdings
 from core.models import Incident, Priority
 from report import measures as m
 from report.data import ReportData
@@ -17,6 +18,7 @@ from report.model import (
     Crisis,
     DailyReport,
     FlappingCheck,
+    HeldLine,
     HourVolume,
     IncidentLine,
     IncidentsSection,
@@ -158,6 +160,30 @@ def _band(age: timedelta) -> str:
     return next((name for name, upper in AGE_BANDS if age < upper), OLDEST_BAND)
 
 
+BUILTIN = "builtin"
+"""The ticket Sereno keeps itself; the external backends' copies repeat its history."""
+
+
+def _held(data: ReportData, still_open: list[Incident], window: ReportWindow) -> list[HeldLine]:
+    """Who holds each open incident's ticket at the report time, and since when."""
+    tickets = {t.incident_id: t for t in data.tickets if t.backend == BUILTIN}
+    lines: list[HeldLine] = []
+    for incident in still_open:
+        ticket = tickets.get(incident.id)
+        if ticket is None:
+            continue
+        spans = [s for s in holdings(ticket) if s.since <= window.end]
+        if not spans:
+            continue
+        span = spans[-1]
+        lines.append(HeldLine(
+            holder=span.holder, group=span.group or incident.group, id=incident.id,
+            title=incident.title, priority=incident.priority, held_since=span.since,
+            held_hours=round((window.end - span.since).total_seconds() / 3600, 1), by=span.note,
+        ))  # fmt: skip
+    return sorted(lines, key=lambda h: (h.holder, -h.held_hours, h.id))
+
+
 def _backlog(data: ReportData, window: ReportWindow, top: int) -> BacklogSection:
     still_open = sorted(
         (i for i in m.real(data.incidents) if m.open_at(i, window.end)),
@@ -170,6 +196,7 @@ def _backlog(data: ReportData, window: ReportWindow, top: int) -> BacklogSection
         by_priority=tuple((p, priorities[p]) for p in Priority if priorities[p]),
         by_age=tuple((name, ages[name]) for name in (*(n for n, _ in AGE_BANDS), OLDEST_BAND)),
         oldest=tuple(_line(i, window) for i in still_open[:top]),
+        by_holder=tuple(_held(data, still_open, window)),
     )
 
 

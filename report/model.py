@@ -86,11 +86,28 @@ class IncidentLine(_Frozen):
     age_hours: float = Field(description="Hours from opening to the report time")
 
 
+class HeldLine(_Frozen):
+    """An open incident and who holds its ticket: since when, and how the holder came to
+    hold it (who assigned it, and from where)."""
+
+    holder: str
+    group: str
+    id: str
+    title: str
+    priority: Priority
+    held_since: AwareDatetime
+    held_hours: float = Field(description="Hours the holder has held it at the report time")
+    by: str = ""
+
+
 class BacklogSection(_Frozen):
     open: Figure
     by_priority: tuple[tuple[Priority, int], ...]
     by_age: tuple[tuple[str, int], ...] = Field(description="(age band, incidents)")
     oldest: tuple[IncidentLine, ...]
+    by_holder: tuple[HeldLine, ...] = Field(
+        default=(), description="Open incidents by who holds their ticket, longest held first"
+    )
 
 
 class Breach(_Frozen):

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from core.holders import holdings
 from core.models import Incident, IncidentStatus, Priority, TicketCategory, TicketStatus
 from core.store import IncidentFilter
 from sereno.keys import PIPELINE
@@ -155,7 +156,9 @@ async def get_ticket(request: web.Request) -> web.Response:
     ticket = await request.app[PIPELINE].storage.store.get_ticket(ticket_id)
     if ticket is None:
         raise web.HTTPNotFound(reason=f"no ticket {ticket_id}")
-    return web.json_response(ticket.model_dump(mode="json"))
+    now = request.app[PIPELINE].clock.now()
+    held = [h.as_json(now) for h in holdings(ticket)]
+    return web.json_response(ticket.model_dump(mode="json") | {"holders": held})
 
 
 async def list_suppressed(request: web.Request) -> web.Response:

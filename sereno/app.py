@@ -126,6 +126,10 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
     ]  # fmt: skip
     if pipeline.deliverer is not None:
         tasks.append(asyncio.create_task(pipeline.deliverer.run(stopping), name="delivery"))
+    tasks += [
+        asyncio.create_task(watcher.run(stopping), name=f"watch-{name}")
+        for name, watcher in pipeline.watchers.items()
+    ]
     if StageName.SCHEDULER in pipeline.settings.stages:
         tasks.append(
             asyncio.create_task(
@@ -153,6 +157,8 @@ async def _stages_ctx(app: web.Application) -> AsyncIterator[None]:
         await backend.close()
     for silencer in pipeline.silencers:
         await silencer.close()
+    for watcher in pipeline.watchers.values():
+        await watcher.close()
 
 
 def create_app(

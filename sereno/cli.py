@@ -25,6 +25,7 @@ from sereno.auth.access_log import CombinedAccessLogger
 from sereno.auth.setup import OpenBeyondLoopbackError
 from sereno.reload import reload_on_sighup
 from sereno.reports import produce
+from ticketer.backends.online import try_backends
 
 if TYPE_CHECKING:
     from report.model import DailyReport
@@ -118,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser("check", help="validate the rules and explain each error")
     check.add_argument("--config", type=Path, help="settings file (YAML)")
+    check.add_argument(
+        "--online", action="store_true",
+        help="also try each configured ticket system and what the rules map to there",
+    )  # fmt: skip
     return parser
 
 
@@ -263,7 +268,15 @@ def _rules_check(args: argparse.Namespace) -> int:
     )
     for line in _channel_warnings(loaded.rules):
         print(f"warning: {line}")  # noqa: T201
-    return 0
+    if not args.online:
+        return 0
+    findings = asyncio.run(try_backends(settings.ticket_backends, loaded.rules.tickets.systems))
+    for finding in findings:
+        outcome = f"FAILED: {finding.problem}" if finding.problem else "ok"
+        print(f"  {finding.backend}: {finding.what}: {outcome}")  # noqa: T201 - the command's own output
+    if not findings:
+        print("  no ticket system is configured (ticket_backends)")  # noqa: T201
+    return EXIT_USAGE if any(f.problem for f in findings) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,15 @@ from notify.tickets import TicketNotifyStage
 from notify.worker import NotifyStage
 from ticketer.acknowledge_back import AcknowledgeBackStage
 from ticketer.backends.base import TicketBackend
+from ticketer.backends.glpi import GlpiTicketBackend
+from ticketer.backends.glpi_client import GlpiClient
+from ticketer.backends.glpi_watch import GlpiWatcher
 from ticketer.backends.jira import JiraTicketBackend
+from ticketer.backends.jira_watch import JiraWatcher
+from ticketer.backends.rt import RtTicketBackend
+from ticketer.backends.rt_client import RtClient
+from ticketer.backends.rt_watch import RtWatcher
+from ticketer.backends.watch import Watcher
 from ticketer.backends.webhook import WebhookTicketBackend
 from ticketer.delivery import DeliveryStage
 from ticketer.rehearsal import RehearsalStage
@@ -58,6 +66,43 @@ class Pipeline:
     """Without delivery (replay): what each external backend would have been asked."""
     silencers: list[AlertmanagerSilencer] = field(default_factory=list)
     """Sources told of acknowledgements; closed by the owner of the pipeline."""
+    watchers: dict[str, Watcher] = field(default_factory=dict)
+    """Ticket systems read back, by backend name; run and closed by the owner."""
+
+
+def _external_backends(
+    settings: Settings, texts: TicketTexts, rules: RulesRef
+) -> list[tuple[TicketBackend, float]]:
+    """The configured external ticket backends, each with its longest wait between tries."""
+    configured = settings.ticket_backends
+    wanted: list[tuple[TicketBackend, float]] = []
+    if configured.webhook is not None:
+        wanted.append((WebhookTicketBackend(configured.webhook), configured.webhook.backoff_max_s))
+    if configured.jira is not None:
+        wanted.append((JiraTicketBackend(configured.jira, texts), configured.jira.backoff_max_s))
+    if configured.rt is not None:
+        wanted.append((RtTicketBackend(configured.rt, texts, rules), configured.rt.backoff_max_s))
+    if configured.glpi is not None:
+        wanted.append(
+            (GlpiTicketBackend(configured.glpi, texts, rules), configured.glpi.backoff_max_s)
+        )
+    return wanted
+
+
+def _watchers(
+    settings: Settings, storage: Storage, clock: Clock, texts: TicketTexts, rules: RulesRef
+) -> dict[str, Watcher]:
+    """The ticket systems read back, by backend name."""
+    configured = settings.ticket_backends
+    watchers: dict[str, Watcher] = {}
+    if configured.rt is not None:
+        watchers["rt"] = RtWatcher(RtClient(configured.rt), storage.store, clock, rules)
+    if configured.glpi is not None:
+        watchers["glpi"] = GlpiWatcher(GlpiClient(configured.glpi), storage.store, clock, rules)
+    if configured.jira is not None:
+        jira = JiraTicketBackend(configured.jira, texts)
+        watchers["jira"] = JiraWatcher(jira, configured.jira, storage.store, clock, rules)
+    return watchers
 
 
 def build_pipeline(
@@ -105,12 +150,7 @@ def build_pipeline(
     if StageName.NOTIFY in settings.stages:
         deliverer = Deliverer(storage.store, rules, clock, settings.notify, notify_metrics)
     backends: list[TicketBackend] = []
-    configured = settings.ticket_backends
-    wanted: list[tuple[TicketBackend, float]] = []
-    if configured.webhook is not None:
-        wanted.append((WebhookTicketBackend(configured.webhook), configured.webhook.backoff_max_s))
-    if configured.jira is not None:
-        wanted.append((JiraTicketBackend(configured.jira, texts), configured.jira.backoff_max_s))
+    wanted = _external_backends(settings, texts, rules)
     if deliver and StageName.TICKETER in settings.stages:
         for backend, backoff_max_s in wanted:
             backends.append(backend)
@@ -127,6 +167,11 @@ def build_pipeline(
             AcknowledgeBackStage(storage.store, silencer, texts, clock, settings.base_url,
                                  ticketer_metrics, runtime_metrics)
         )  # fmt: skip
+    watchers = (
+        _watchers(settings, storage, clock, texts, rules)
+        if deliver and StageName.TICKETER in settings.stages
+        else {}
+    )
     rehearsals: list[RehearsalStage] = []
     if not deliver and StageName.TICKETER in settings.stages:
         rehearsals = [RehearsalStage(storage.store, b, runtime_metrics) for b, _ in wanted]
@@ -144,4 +189,5 @@ def build_pipeline(
         backends=backends,
         rehearsals=rehearsals,
         silencers=silencers,
+        watchers=watchers,
     )

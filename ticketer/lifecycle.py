@@ -90,6 +90,15 @@ def _change(
         changes.append(TicketChange(at=now, field=field, old=old or None, new=new, note=note))
 
 
+HANDOVERS = ("assigned", "acknowledged")
+
+
+def _last_said(notes: Sequence[TimelineEntry], kinds: tuple[str, ...]) -> str:
+    """The text of the change's latest timeline entry of `kinds` (who did it, and from
+    where: "assigned to agent1 by agent1 via rt")."""
+    return next((e.text for e in reversed(notes) if e.kind in kinds), "")
+
+
 def follow(
     ticket: Ticket,
     incident: Incident,
@@ -108,7 +117,8 @@ def follow(
     raised = _PRIORITIES.index(incident.priority) < _PRIORITIES.index(ticket.priority)
     _change(changes, now, "priority", ticket.priority.value, incident.priority.value,
             texts.note("priority_raised" if raised else "priority_lowered"))  # fmt: skip
-    _change(changes, now, "group", ticket.group, incident.group)
+    held = _last_said(notes, HANDOVERS)
+    _change(changes, now, "group", ticket.group, incident.group, held)
     if ticket.responded_at is None and incident.acknowledged_at is not None:
         said = next((e.text for e in reversed(notes) if e.kind == "acknowledged"), "")
         changes.append(
@@ -116,7 +126,7 @@ def follow(
                          note=texts.note("acknowledged", text=said))
         )  # fmt: skip
     holder = incident.assignee or incident.acknowledged_by or ticket.assignee
-    _change(changes, now, "assignee", ticket.assignee, holder)
+    _change(changes, now, "assignee", ticket.assignee, holder, held)
     status = (
         TicketStatus.RESOLVED if incident.status is IncidentStatus.RESOLVED else TicketStatus.OPEN
     )

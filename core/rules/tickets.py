@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from core.models import Priority, TicketCategory
 from core.rules.base import Duration, Section, TimeOfDay
+from core.rules.ticket_systems import TicketSystems
 from core.rules.windows import Weekday, known_zone
 
 
@@ -111,6 +112,10 @@ class TicketRules(Section):
     )
     sla: SlaRules = SlaRules()
     problems: ProblemRules = ProblemRules()
+    systems: TicketSystems = Field(
+        default_factory=TicketSystems,
+        description="How each external ticket system's queues, priorities and statuses map",
+    )
 
     @field_validator("category_by_source")
     @classmethod

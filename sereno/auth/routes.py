@@ -68,6 +68,15 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/api/v1/tickets/{id}/callback"): RouteRule(
         Gate.SOURCE, "ticket.callback", "The ticket webhook's signed way back"
     ),
+    ("POST", "/api/v1/callbacks/rt"): RouteRule(
+        Gate.SOURCE, "callback.rt", "Request Tracker's signed way back (its scrip)"
+    ),
+    ("POST", "/api/v1/callbacks/glpi"): RouteRule(
+        Gate.SOURCE, "callback.glpi", "GLPI's webhooks (X-GLPI-signature)"
+    ),
+    ("POST", "/api/v1/callbacks/jira"): RouteRule(
+        Gate.SOURCE, "callback.jira", "Jira's webhooks (X-Hub-Signature)"
+    ),
     # Reading.
     ("GET", "/api/v1/me"): RouteRule(V, "me", "Who I am, my role and CSRF token"),
     ("GET", "/api/v1/incidents"): RouteRule(V, "incident.list", "Incidents"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from core.models import Priority, SlaBreach, SlaTarget
+from core.models import Priority, SlaBreach, SlaTarget, TicketChange
 from report.compute import compute_daily
 from report.model import Breakdown, Figure, FlappingCheck, NoisyAlert
 from tests.report.fixtures import END, HOSTILE, WINDOW, at, sample, ticket
@@ -124,3 +124,17 @@ def test_a_target_met_exactly_at_its_due_time_is_met() -> None:
     sla = compute_daily(replace(data, tickets=(*data.tickets, on_time)), WINDOW, END).sla
     assert (sla.response_settled, sla.response_met) == (3, 2)
     assert (sla.resolution_settled, sla.resolution_met) == (2, 1)
+
+
+def test_open_incidents_by_who_holds_them_and_since_when() -> None:
+    data = sample()
+    taken = TicketChange(at=at(3), field="assignee", old=None, new="ana",
+                         note="held by ana (group sistemas): ana via rt")  # fmt: skip
+    tickets = tuple(
+        t.model_copy(update={"history": (*t.history, taken)}) if t.incident_id == "INC-3" else t
+        for t in data.tickets
+    )
+    held = compute_daily(replace(data, tickets=tickets), WINDOW, END).backlog.by_holder
+    assert [(h.holder, h.id, h.held_hours, h.by) for h in held] == [
+        ("ana", "INC-3", 3.0, "held by ana (group sistemas): ana via rt")
+    ]

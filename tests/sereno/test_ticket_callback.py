@@ -1,13 +1,16 @@
 """The webhook backend's callback, through the running app over loopback: a signed
-acknowledge or resolve reaches the ticket's incident; bad signatures, unknown tickets, bad
-fields and resolved incidents are answered with the 4xx that names them."""
+acknowledge, assign, comment, resolve or reopen reaches the ticket's incident; bad
+signatures, replays (to another ticket, later, twice), unknown tickets, bad fields and
+resolved incidents are answered with the 4xx that names them."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from aiohttp import web
@@ -53,8 +56,16 @@ async def client(
     return await aiohttp_client(create_app(settings, rules=ref))
 
 
-async def _post(client: Client, ticket_id: str, body: object, secret: bytes = SECRET) -> Any:
-    raw = json.dumps(body).encode()
+def signed(ticket_id: str, body: dict[str, Any], **over: Any) -> dict[str, Any]:
+    """`body` as a ticket system sends it: naming the ticket, signed now, a new nonce."""
+    stamp = {"ticket": ticket_id, "timestamp": int(time.time()), "nonce": uuid4().hex}
+    return stamp | body | over
+
+
+async def _post(
+    client: Client, ticket_id: str, body: dict[str, Any], secret: bytes = SECRET, **over: Any
+) -> Any:
+    raw = json.dumps(signed(ticket_id, body, **over)).encode()
     headers = {"Content-Type": "application/json", "X-Sereno-Signature": sign(secret, raw)}
     return await client.post(f"/api/v1/tickets/{ticket_id}/callback", data=raw, headers=headers)
 
@@ -89,7 +100,7 @@ async def test_bad_or_missing_signature_is_401(client: Client) -> None:
     assert forged.status == 401
     assert (await forged.json())["detail"][0]["field"] == "X-Sereno-Signature"
     unsigned = await client.post(
-        f"/api/v1/tickets/{ticket['id']}/callback", json={"action": "resolve"}
+        f"/api/v1/tickets/{ticket['id']}/callback", json=signed(ticket["id"], {"action": "resolve"})
     )
     assert unsigned.status == 401
     assert "missing" in (await unsigned.json())["error"]
@@ -122,3 +133,53 @@ async def test_without_a_webhook_backend_the_callback_is_404(
     response = await _post(client, "TKT-1", {"action": "resolve"})
     assert response.status == 404
     assert (await response.json())["detail"][0]["field"] == "ticket_backends.webhook"
+
+
+async def test_a_callback_cannot_be_replayed(client: Client) -> None:
+    """A signed resolve for one ticket, sent to another, sent late, or sent again after a
+    reopen, is refused: the ticket, time and nonce are inside the signature."""
+    first = await _ticket(client)
+    other_alert = {**DOWN, "resource": "web-4", "id": "web-4", "name": "DiskFull"}
+    assert (await client.post("/api/v1/alerts/generic", json=other_alert)).status == 202
+    tickets = await wait_for(client, "/api/v1/tickets?backend=builtin", lambda b: b["count"] == 2)
+    second = next(t for t in tickets["tickets"] if t["id"] != first["id"])
+    raw = json.dumps(signed(first["id"], {"action": "resolve", "by": "rt:luis"})).encode()
+    headers = {"Content-Type": "application/json", "X-Sereno-Signature": sign(SECRET, raw)}
+    # The same signed body, sent to another ticket.
+    elsewhere = await client.post(
+        f"/api/v1/tickets/{second['id']}/callback", data=raw, headers=headers
+    )
+    assert elsewhere.status == 400
+    assert (await elsewhere.json())["detail"][0]["field"] == "ticket"
+    taken = await client.post(f"/api/v1/tickets/{first['id']}/callback", data=raw, headers=headers)
+    assert taken.status == 202
+    path = f"/api/v1/incidents/{first['incident_id']}"
+    await wait_for(client, path, lambda b: b["status"] == "resolved")
+    reopened = await _post(client, first["id"], {"action": "reopen", "by": "rt:luis"})
+    assert reopened.status == 202
+    await wait_for(client, path, lambda b: b["status"] == "open")
+    # The first resolve again, after the reopen.
+    again = await client.post(f"/api/v1/tickets/{first['id']}/callback", data=raw, headers=headers)
+    assert again.status == 409
+    assert (await again.json())["detail"][0]["field"] == "nonce"
+    stale = await _post(client, first["id"], {"action": "resolve"},
+                        timestamp=int(time.time()) - 3600)  # fmt: skip
+    assert stale.status == 401
+    assert (await stale.json())["detail"][0]["field"] == "timestamp"
+    incidents = [await (await client.get(f"/api/v1/incidents/{t['incident_id']}")).json()
+                 for t in (first, second)]  # fmt: skip
+    assert [i["status"] for i in incidents] == ["open", "open"]
+
+
+async def test_assign_and_comment_reach_the_timeline(client: Client) -> None:
+    ticket = await _ticket(client)
+    path = f"/api/v1/incidents/{ticket['incident_id']}"
+    assigned = await _post(client, ticket["id"], {"action": "assign", "by": "desk",
+                                                  "assignee": "ana"})  # fmt: skip
+    assert assigned.status == 202
+    incident = await wait_for(client, path, lambda b: b["assignee"] == "ana")
+    assert incident["timeline"][-1]["kind"] == "assigned"
+    said = await _post(client, ticket["id"], {"action": "comment", "by": "ana", "note": "on it"})
+    assert said.status == 202
+    incident = await wait_for(client, path, lambda b: b["timeline"][-1]["kind"] == "comment")
+    assert incident["timeline"][-1]["text"] == "ana via webhook: on it"

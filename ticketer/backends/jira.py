@@ -99,7 +99,7 @@ class JiraTicketBackend:
             f'project = "{self._settings.project}" AND '
             f'labels = "{label(self._settings.label_prefix, ticket.incident_id)}"'
         )
-        found = await self._call(
+        found = await self.call(
             "GET", self._settings.search_path, params={"jql": jql, "fields": "status"}
         )
         issues = found.get("issues") or []
@@ -116,7 +116,7 @@ class JiraTicketBackend:
         priority = self._settings.priorities.get(ticket.priority)
         if priority:
             fields["priority"] = {"name": priority}
-        created = await self._call("POST", f"{API}/issue", json={"fields": fields})
+        created = await self.call("POST", f"{API}/issue", json={"fields": fields})
         log.info("jira: %s created for %s", created.get("key"), ticket.incident_id)
         return str(created["key"])
 
@@ -124,23 +124,23 @@ class JiraTicketBackend:
         """Post `text` unless a comment with delivery `key` is already there."""
         path = f"{API}/issue/{issue}/comment"
         # A ticket's comments are few (updates are coalesced): one page holds them.
-        existing = await self._call("GET", path, params={"maxResults": "1000"})
+        existing = await self.call("GET", path, params={"maxResults": "1000"})
         mark = DELIVERY_MARK + key
         if any(mark in str(c.get("body", "")) for c in existing.get("comments") or []):
             return
-        await self._call("POST", path, json={"body": text})
+        await self.call("POST", path, json={"body": text})
 
     async def _transition(self, issue: str, name: str, *, want_done: bool) -> None:
         """Move `issue` through the transition called `name`, unless it already stands where
         that transition leads (an earlier try made it and its answer was lost)."""
-        status = await self._call("GET", f"{API}/issue/{issue}", params={"fields": "status"})
+        status = await self.call("GET", f"{API}/issue/{issue}", params={"fields": "status"})
         category = (
             status.get("fields", {}).get("status", {}).get("statusCategory", {}).get("key", "")
         )
         if (category == DONE) == want_done:
             return
         path = f"{API}/issue/{issue}/transitions"
-        offered = (await self._call("GET", path)).get("transitions") or []
+        offered = (await self.call("GET", path)).get("transitions") or []
         chosen = [t["id"] for t in offered if str(t.get("name", "")).casefold() == name.casefold()]
         if not chosen:
             names = ", ".join(str(t.get("name")) for t in offered) or "none"
@@ -149,7 +149,7 @@ class JiraTicketBackend:
                 f"{issue} offers no transition {name!r} (it offers: {names}); "
                 f"set ticket_backends.jira.{setting}"
             )
-        await self._call("POST", path, json={"transition": {"id": chosen[0]}})
+        await self.call("POST", path, json={"transition": {"id": chosen[0]}})
 
     def _authorization(self) -> str:
         token = self._settings.token.reveal()
@@ -158,7 +158,7 @@ class JiraTicketBackend:
         pair = self._settings.email.encode() + b":" + token
         return "Basic " + base64.b64encode(pair).decode()
 
-    async def _call(
+    async def call(
         self,
         method: str,
         path: str,

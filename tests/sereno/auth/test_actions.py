@@ -70,7 +70,8 @@ async def test_assign_comment_and_reopen_are_published_as_the_principal(client: 
     # Correlate applies each: the incident is held by luis, and its timeline says who did
     # what through which way in.
     held = await wait_for(client, path, lambda b: b["assignee"] == "luis", ana)
-    assert "assigned to luis by ana via api: yours" in [e["text"] for e in held["timeline"]]
+    texts = [e["text"] for e in held["timeline"]]
+    assert f"held by luis (group {held['group']}): ana via api: yours" in texts
     assert held["status"] == "open"  # assigning is not acknowledging
     said = await client.post(f"{path}/comment", json={"text": "disk replaced"}, headers=ana)
     assert said.status == 202
