@@ -80,7 +80,7 @@ class TicketNotifyStage:
         context = MessageContext(
             kind=KIND, incident=incident, at=event.at,
             service_name=service.name if service else incident.service,
-            incident_url=f"{base}/api/v1/incidents/{incident.id}",
+            incident_url=f"{base}/incidents/{incident.id}",
             runbook_url=f"{base}/runbooks/{incident.runbook}" if incident.runbook else "",
             summary="", ticket=ticket,
         )  # fmt: skip

@@ -119,7 +119,7 @@ class NotifyStage:
             context = MessageContext(
                 kind=message.kind, incident=incident,
                 service_name=service.name if service else incident.service, at=at,
-                incident_url=f"{base}/api/v1/incidents/{incident.id}",
+                incident_url=f"{base}/incidents/{incident.id}",
                 runbook_url=f"{base}/runbooks/{incident.runbook}" if incident.runbook else "",
                 summary=first[:SUMMARY_CHARS], ticket=ticket, level=message.level,
                 update_number=message.update_number, next_update_at=message.next_update_at,

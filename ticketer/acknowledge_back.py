@@ -128,7 +128,7 @@ class AcknowledgeBackStage:
         until = now + self._settings.duration
         comment = self._texts.silence_comment(
             incident, incident.acknowledged_by, until,
-            f"{self._base_url}/api/v1/incidents/{incident.id}",
+            f"{self._base_url}/incidents/{incident.id}",
         )  # fmt: skip
         made = dict(known)
         for matchers in wanted:

@@ -134,7 +134,7 @@ class TicketerStage:
     def _page(self, incident: Incident) -> IncidentPage:
         service = self._rules.current.services.get(incident.service)
         return IncidentPage(
-            url=f"{self._base_url}/api/v1/incidents/{incident.id}",
+            url=f"{self._base_url}/incidents/{incident.id}",
             service_name=service.name if service else incident.service,
         )
 

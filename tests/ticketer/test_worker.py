@@ -79,7 +79,7 @@ async def test_redelivered_and_repeated_events_make_one_ticket(storage: Storage)
         ("status", "resolved"),
     ]
     assert "Affected resources (1):\n- web-1" in ticket.description
-    assert "http://sereno/api/v1/incidents/INC-7" in ticket.description
+    assert "http://sereno/incidents/INC-7" in ticket.description
     events = await storage.bus.read(Stream.TICKETS, "probe", "p", 100)
     assert len(events) == 2  # created, resolved: repeats publish nothing
 
