@@ -102,7 +102,7 @@ def test_assigning_to_me_shows_me_as_holder_and_on_the_timeline(
     page.goto(f"{server.url}/incidents/{_incident_id(server, 'DiskFull')}")
     page.get_by_role("button", name="Assign to me").click(timeout=2000)
     expect(page.locator("[data-holder]")).to_have_text(me, timeout=WAIT_MS)
-    expect(page.locator(".timeline")).to_contain_text(f"assigned to {me}")
+    expect(page.locator(".timeline")).to_contain_text(f"held by {me} ")
 
 
 def test_a_silence_is_made_from_its_preview(server: SerenoProcess, watched: Watched) -> None:
