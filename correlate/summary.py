@@ -9,7 +9,7 @@ or name: the store keeps a tally per (dimension, value) of each incident
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.models import (
@@ -123,10 +123,6 @@ class Summary:
             if named in old and named not in new and self.tally(named) <= 0:
                 update[name] = ""
         return update
-
-    def changes(self, pairs: Iterable[tuple[IncidentAlert | None, IncidentAlert]]) -> None:
-        for before, after in pairs:
-            self.change(before, after)
 
 
 def _severities(

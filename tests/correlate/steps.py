@@ -17,7 +17,6 @@ from core.models import (
     TimelineEntry,
 )
 from core.rules import Rules
-from core.runbooks import Runbook
 from correlate import lifecycle
 from correlate.draft import Draft
 
@@ -131,12 +130,6 @@ def as_symptoms(built: Built, reasons: Mapping[str, str], rules: Rules, now: dat
 def declare_crisis(built: Built, rule: str, description: str, now: datetime) -> Built:
     after = built.copy()
     lifecycle.declare_crisis(after.draft, rule, description, now)
-    return after
-
-
-def link_runbook(built: Built, runbook: Runbook, now: datetime) -> Built:
-    after = built.copy()
-    lifecycle.link_runbook(after.draft, runbook, now)
     return after
 
 

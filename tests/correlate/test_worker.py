@@ -8,7 +8,12 @@ from prometheus_client import CollectorRegistry
 
 from core.bus import Stream
 from core.clock import VirtualClock
-from core.metrics import make_correlate_metrics, make_runtime_metrics, make_ticketer_metrics
+from core.metrics import (
+    RuntimeMetrics,
+    make_correlate_metrics,
+    make_runtime_metrics,
+    make_ticketer_metrics,
+)
 from core.models import (
     Alert,
     AlertReceived,
@@ -213,12 +218,10 @@ async def test_a_firing_alert_that_rises_in_severity_raises_its_incident(
     ]  # fmt: skip
 
 
-async def test_symptoms_that_settle_before_their_cause_are_never_announced(
+def _settling(
     storage: Storage, rules: Rules
-) -> None:
-    # Hosts behind the core switch alert 10 s before the switch itself. With a settle
-    # window their incidents wait: the switch's alert absorbs them, and only the switch's
-    # incident is announced, once the window has passed. Nobody gets a page per host.
+) -> tuple[CorrelateStage, RuntimeMetrics, VirtualClock]:
+    """Correlate with a settle window of 30 s, on a virtual clock at T0."""
     settled = rules.model_copy(
         update={"correlation": rules.correlation.model_copy(
             update={"settle": timedelta(seconds=30)})}
@@ -229,6 +232,16 @@ async def test_symptoms_that_settle_before_their_cause_are_never_announced(
     stage = CorrelateStage(
         storage.store, RulesRef(settled), clock, make_correlate_metrics(registry), runtime
     )
+    return stage, runtime, clock
+
+
+async def test_symptoms_that_settle_before_their_cause_are_never_announced(
+    storage: Storage, rules: Rules
+) -> None:
+    # Hosts behind the core switch alert 10 s before the switch itself. With a settle
+    # window their incidents wait: the switch's alert absorbs them, and only the switch's
+    # incident is announced, once the window has passed. Nobody gets a page per host.
+    stage, runtime, clock = _settling(storage, rules)
     await storage.bus.publish(
         Stream.ALERTS, [_received("w1", "srv-mad-00001"), _received("w2", "srv-mad-00002")]
     )
@@ -263,16 +276,7 @@ async def test_symptoms_that_settle_before_their_cause_are_never_announced(
 async def test_an_incident_no_cause_absorbs_is_announced_when_it_has_settled(
     storage: Storage, rules: Rules
 ) -> None:
-    settled = rules.model_copy(
-        update={"correlation": rules.correlation.model_copy(
-            update={"settle": timedelta(seconds=30)})}
-    )  # fmt: skip
-    registry = CollectorRegistry()
-    runtime = make_runtime_metrics(registry)
-    clock = VirtualClock(T0)
-    stage = CorrelateStage(
-        storage.store, RulesRef(settled), clock, make_correlate_metrics(registry), runtime
-    )
+    stage, runtime, clock = _settling(storage, rules)
     await storage.bus.publish(Stream.ALERTS, [_received("w1", "srv-mad-00001")])
     await drain([stage], storage.bus, runtime)
     for seconds in (15, 30):
